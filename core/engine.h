@@ -1,0 +1,103 @@
+/* The engine: a batch of frames in, one verdict per frame out.
+ *
+ * engine_process() is the whole data plane for one worker: parse, classify
+ * (firewall-mark rules), find the virtual service, find or create the
+ * connection (persistence templates first, then the scheduler), run the TCP
+ * state machine, rewrite for the forwarding method, choose the egress
+ * interface and MACs.  Frames are rewritten in place (using headroom when
+ * they grow).  No syscalls, no allocation; the clock is an argument, so the
+ * same engine runs live, over a pcap, and under unit tests with virtual time.
+ */
+#ifndef ULVS_CORE_ENGINE_H
+#define ULVS_CORE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "fib-t.h"
+#include "packet-t.h"
+#include "service-t.h"
+
+enum verdict_kind {
+	VERDICT_DROP = 0,
+	VERDICT_PASS,     /* not ours: give it to the kernel unchanged */
+	VERDICT_TX,       /* transmit on .iface; MACs already written */
+};
+
+/* Every reason the engine drops or passes a packet, one counter each. */
+enum drop_reason {
+	DROP_NONE = 0,
+	/* parse failures (mirror enum parse_result) */
+	DROP_PARSE_TRUNC,
+	DROP_PARSE_BAD_IP,
+	DROP_PARSE_BAD_IP_CSUM,
+	DROP_PARSE_BAD_IP6_EXT,
+	DROP_PARSE_BAD_L4,
+	DROP_PARSE_BAD_ICMP,
+	/* policy */
+	DROP_TTL_EXCEEDED,         /* TTL/hop limit would reach 0 (NAT/FULLNAT) */
+	DROP_FRAGMENT,             /* non-first fragment of an untracked flow */
+	DROP_NO_DEST,              /* no usable real server and no sorry server */
+	DROP_CONN_TABLE_FULL,
+	DROP_LPORT_EXHAUSTED,      /* FULLNAT: no free local port */
+	DROP_NOT_SYN,              /* TCP without SYN for an unknown connection */
+	DROP_NO_ROUTE,
+	DROP_NO_NEIGH,
+	DROP_TOO_BIG,              /* answered with ICMP frag-needed / PTB */
+	DROP_NO_HEADROOM,
+	DROP_ICMP_UNTRACKED,       /* ICMP error to a VIP quoting nothing we know */
+	DROP_DR_PORT_MISMATCH,     /* DR/TUN need vport == rport */
+	DROP_UNSUPPORTED,          /* e.g. IPv4 service with IPv6 real server in DR */
+	DROP_REASON_MAX
+};
+
+struct verdict {
+	uint8_t kind;     /* enum verdict_kind */
+	uint8_t reason;   /* enum drop_reason for DROP */
+	uint16_t iface;   /* egress fib interface id for TX */
+};
+
+/* Pass-through counters (not drops) and totals. */
+struct engine_stats {
+	uint64_t rx, tx, pass, drop;
+	uint64_t drops[DROP_REASON_MAX];
+	uint64_t parse[PARSE_RESULT_MAX];
+	uint64_t new_conns, toa_inserted, mss_clamped, icmp_translated, icmp_too_big_sent;
+	uint64_t sorry_used;
+};
+
+struct engine_params {
+	uint32_t conn_capacity;       /* 0: ULVS_DEFAULT_CONNS */
+	struct conn_timeouts timeouts;/* all zero: IPVS defaults */
+	bool expire_nodest_conn;      /* drop conns whose dest is unavailable */
+	bool expire_quiescent_template;
+	bool conn_reuse_mode;         /* reschedule on SYN reuse of TIME_WAIT conn */
+};
+
+struct engine;
+
+/* Creates an engine over fib and the service table; both stay owned by the
+ * caller and must outlive the engine (or be swapped in with
+ * engine_set_services()).  NULL on ENOMEM. */
+struct engine *engine_new(const struct engine_params *p, const struct fib *fib,
+			  struct svc_table *svcs, uint64_t now_ns);
+void engine_free(struct engine *e);
+
+/* Swap in a new service table (after the control thread built it). */
+void engine_set_services(struct engine *e, struct svc_table *svcs);
+void engine_set_fib(struct engine *e, const struct fib *fib);
+void engine_set_timeouts(struct engine *e, const struct conn_timeouts *to);
+
+/* Process n (<= ULVS_MAX_BATCH) frames; fill v[i] for pkts[i].  Expires at
+ * most ULVS_EXPIRE_SLICE connections first.  Returns the number of TX
+ * verdicts. */
+unsigned engine_process(struct engine *e, struct pkt *pkts, struct verdict *v, unsigned n,
+			uint64_t now_ns);
+
+const struct engine_stats *engine_stats(const struct engine *e);
+struct conn_table *engine_conns(struct engine *e);
+struct svc_table *engine_services(struct engine *e);
+const char *drop_reason_name(enum drop_reason r);
+
+#endif

@@ -1,0 +1,20 @@
+/* FULLNAT local port pools: one per local address, ports
+ * ULVS_LPORT_MIN..ULVS_LPORT_MAX, O(1) alloc/free from a preallocated ring,
+ * so 64k concurrent connections per local address.  Owned by one worker. */
+#ifndef ULVS_CORE_LPORT_H
+#define ULVS_CORE_LPORT_H
+
+#include <stdint.h>
+
+struct lport_pool;
+
+/* seed perturbs the starting order (deterministic for a given seed). */
+struct lport_pool *lport_pool_new(uint32_t seed);
+void lport_pool_free(struct lport_pool *lp);
+/* 0 and *port_be set, or -ENOSPC. */
+int lport_alloc(struct lport_pool *lp, uint16_t *port_be);
+/* Return a port; freeing a port not allocated is ignored and counted. */
+void lport_release(struct lport_pool *lp, uint16_t port_be);
+uint32_t lport_in_use(const struct lport_pool *lp);
+
+#endif
