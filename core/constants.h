@@ -28,6 +28,9 @@
 #ifndef ULVS_MAX_LADDRS
 #define ULVS_MAX_LADDRS 64              /* FULLNAT local addresses per service */
 #endif
+#ifndef ULVS_MAX_OWNED_ADDRS
+#define ULVS_MAX_OWNED_ADDRS 4096       /* hash of VIPs + local addresses */
+#endif
 #ifndef ULVS_MAX_BATCH
 #define ULVS_MAX_BATCH 64               /* packets per engine_process() call */
 #endif

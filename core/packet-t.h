@@ -57,6 +57,10 @@ enum pkt_flags {
 	PKT_F_IP_OPTS = 1u << 3,    /* IPv4 options present */
 	PKT_F_ICMP_ERR = 1u << 4,   /* ICMP/ICMPv6 error; inner fields valid */
 	PKT_F_L4 = 1u << 5,         /* ports and l4_off valid */
+	PKT_F_INNER_L4 = 1u << 6,   /* ICMP error: inner ports valid and the quoted L4
+	                             * header has 8 bytes at inner_l4_off
+	                             * (absent when the quote is a non-first fragment
+	                             * or a protocol without ports) */
 };
 
 /* Result of pkt_parse(): offsets are from pkt->data. */

@@ -86,6 +86,10 @@ struct svc {
 	uint32_t netmask;          /* persistence granularity: prefix length */
 	const struct sched_ops *sched;
 	void *sched_data;          /* owned by the scheduler */
+	uint32_t sched_param;      /* scheduler tunable, 0 = default: mh lookup
+				    * table size (a prime <= 65521, default 4093);
+				    * lblc/lblcr cache expiration in seconds
+				    * (default 86400, the kernel's sysctl) */
 	uint32_t *dests;           /* ids into svc_table.dests */
 	uint32_t n_dests;
 	int32_t sorry_dest;        /* id of the sorry server, -1: none */
@@ -108,6 +112,12 @@ struct mark_rule {
 	uint32_t mark;
 };
 
+/* One entry of the set svc_owns_addr() consults (VIPs and local addresses). */
+struct svc_owned_addr {
+	union ulvs_addr addr;
+	uint8_t af, used;
+};
+
 struct svc_table {
 	struct svc svcs[ULVS_MAX_SERVICES];
 	uint32_t n_svcs;
@@ -118,6 +128,12 @@ struct svc_table {
 	uint32_t n_marks;
 	/* Open-addressed index (proto, af, addr, port) and (fwmark) -> svc id. */
 	uint32_t index[2 * ULVS_MAX_SERVICES];
+	/* Open-addressed set of every VIP and local address, filled by
+	 * svc_commit(); when it would pass 3/4 full, owned_overflow is set and
+	 * svc_owns_addr() scans the services instead. */
+	struct svc_owned_addr owned[ULVS_MAX_OWNED_ADDRS];
+	uint32_t n_owned;
+	bool owned_overflow;
 };
 
 #endif

@@ -1,1 +1,509 @@
-/* placeholder: being written */
+/* The virtual service table: building it (control thread) and looking a
+ * packet's service up in it (packet path).
+ *
+ * Services live in a fixed array and are found through one open-addressed
+ * index (linear probing, 2x the service capacity so the load stays <= 1/2)
+ * holding service id + 1, 0 meaning empty.  Both kinds of key share it:
+ * (af, proto, VIP, port) and (af, fwmark); a slot's owner is compared field by
+ * field, so the two kinds can never be confused.  Tables are built once and
+ * replaced whole, never edited under readers, so the index needs no deletion.
+ *
+ * Real servers of all services sit in one dests array; each service sees its
+ * own as a contiguous slice of dest_ids, kept contiguous however the builder
+ * interleaves svc_add_dest() calls (later slices shift up by one).  Sorry
+ * servers are in dests but in no slice, so no scheduler can pick one.
+ */
+#include "service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/sched.h"
+
+#define SVC_INDEX_SIZE (2 * ULVS_MAX_SERVICES)
+
+static bool af_valid(unsigned af)
+{
+	return af == ULVS_AF_INET || af == ULVS_AF_INET6;
+}
+
+/* An IPv4 address must leave the other 12 bytes zero (addr.h), or hashing
+ * and comparing would see two different addresses. */
+static bool addr_valid(unsigned af, const union ulvs_addr *a)
+{
+	return af == ULVS_AF_INET6 || (a->ip6[1] | a->ip6[2] | a->ip6[3]) == 0;
+}
+
+static inline uint16_t be16_host(uint16_t be)
+{
+	const uint8_t *b = (const uint8_t *)&be;
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static inline uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return h;
+}
+
+static unsigned key_slot(uint8_t af, uint8_t proto, const union ulvs_addr *a, uint16_t port,
+			 uint32_t mark)
+{
+	uint64_t h;
+
+	if (mark)
+		h = mix64(((uint64_t)mark << 8 | af) ^ 0x5bd1e9955bd1e995ull);
+	else
+		h = mix64(a->q[0] ^ mix64(a->q[1] ^ ((uint64_t)port << 16 | (uint64_t)proto << 8 | af)));
+	return (unsigned)(h % SVC_INDEX_SIZE);
+}
+
+static unsigned svc_slot(const struct svc *s)
+{
+	return key_slot(s->af, s->proto, &s->addr, s->port, s->fwmark);
+}
+
+static struct svc *index_find_ipport(const struct svc_table *t, uint8_t af, uint8_t proto,
+				     const union ulvs_addr *a, uint16_t port)
+{
+	unsigned i = key_slot(af, proto, a, port, 0);
+
+	for (unsigned n = 0; n < SVC_INDEX_SIZE; n++) {
+		uint32_t v = t->index[i];
+		const struct svc *s;
+
+		if (!v)
+			return NULL;
+		s = &t->svcs[v - 1];
+		if (!s->fwmark && s->af == af && s->proto == proto && s->port == port &&
+		    addr_eq(&s->addr, a))
+			return (struct svc *)s;
+		if (++i == SVC_INDEX_SIZE)
+			i = 0;
+	}
+	return NULL;
+}
+
+static struct svc *index_find_fwm(const struct svc_table *t, uint8_t af, uint32_t mark)
+{
+	unsigned i = key_slot(af, 0, NULL, 0, mark);
+
+	for (unsigned n = 0; n < SVC_INDEX_SIZE; n++) {
+		uint32_t v = t->index[i];
+		const struct svc *s;
+
+		if (!v)
+			return NULL;
+		s = &t->svcs[v - 1];
+		if (s->fwmark == mark && s->af == af)
+			return (struct svc *)s;
+		if (++i == SVC_INDEX_SIZE)
+			i = 0;
+	}
+	return NULL;
+}
+
+static struct svc *index_find_svc_key(const struct svc_table *t, const struct svc *k)
+{
+	if (k->fwmark)
+		return index_find_fwm(t, k->af, k->fwmark);
+	return index_find_ipport(t, k->af, k->proto, &k->addr, k->port);
+}
+
+/* The caller has checked the key is absent; the index has twice the slots of
+ * the service array, so a free slot always exists. */
+static void index_insert(struct svc_table *t, const struct svc *s)
+{
+	unsigned i = svc_slot(s);
+
+	while (t->index[i])
+		if (++i == SVC_INDEX_SIZE)
+			i = 0;
+	t->index[i] = s->id + 1;
+}
+
+static bool svc_in_table(const struct svc_table *t, const struct svc *s)
+{
+	return s >= t->svcs && s < t->svcs + t->n_svcs;
+}
+
+struct svc_table *svc_table_new(void)
+{
+	struct svc_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->dests = calloc(ULVS_MAX_DESTS, sizeof(*t->dests));
+	if (!t->dests) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void svc_table_free(struct svc_table *t)
+{
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->n_svcs; i++) {
+		struct svc *s = &t->svcs[i];
+
+		if (s->sched && s->sched->done)
+			s->sched->done(t, s);
+	}
+	free(t->dests);
+	free(t);
+}
+
+static uint32_t dest_ids_used(const struct svc_table *t)
+{
+	uint32_t used = 0;
+
+	for (uint32_t i = 0; i < t->n_svcs; i++)
+		used += t->svcs[i].n_dests;
+	return used;
+}
+
+int svc_add_with_sched(struct svc_table *t, const struct svc *tmpl, const struct sched_ops *ops,
+		       struct svc **out)
+{
+	struct svc *s;
+	int err;
+
+	if (!ops || !af_valid(tmpl->af) || tmpl->n_laddrs > ULVS_MAX_LADDRS)
+		return -EINVAL;
+	if (!tmpl->fwmark && (tmpl->proto == 0 || !addr_valid(tmpl->af, &tmpl->addr)))
+		return -EINVAL;
+	if (t->n_svcs >= ULVS_MAX_SERVICES)
+		return -ENOSPC;
+
+	s = &t->svcs[t->n_svcs];
+	*s = *tmpl;
+	if (s->fwmark) {
+		/* IPVS matches a fwmark service on (af, mark) alone. */
+		s->proto = 0;
+		s->port = 0;
+		memset(&s->addr, 0, sizeof(s->addr));
+	}
+	if (index_find_svc_key(t, s)) {
+		memset(s, 0, sizeof(*s));
+		return -EEXIST;
+	}
+	s->id = t->n_svcs;
+	s->sched = ops;
+	s->sched_data = NULL;
+	s->dests = t->dest_ids + dest_ids_used(t);
+	s->n_dests = 0;
+	s->sorry_dest = -1;
+	memset(&s->stats, 0, sizeof(s->stats));
+	s->sched_cursor = 0;
+	if (ops->init) {
+		err = ops->init(t, s);
+		if (err) {
+			memset(s, 0, sizeof(*s));
+			return err;
+		}
+	}
+	t->n_svcs++;
+	index_insert(t, s);
+	if (out)
+		*out = s;
+	return 0;
+}
+
+int svc_add(struct svc_table *t, const struct svc *tmpl, const char *sched_name,
+	    struct svc **out)
+{
+	const struct sched_ops *ops = sched_find(sched_name ? sched_name : "wlc");
+
+	if (!ops)
+		return -ENOENT;
+	return svc_add_with_sched(t, tmpl, ops, out);
+}
+
+static void dest_init(struct dest *d, const struct dest *tmpl, uint32_t id, uint32_t svc_id)
+{
+	*d = *tmpl;
+	d->id = id;
+	d->svc_id = svc_id;
+	/* Availability comes from the caller (health checks); overload is ours
+	 * to compute from live counts, which start at zero. */
+	d->flags &= ~(uint32_t)(DEST_F_OVERLOAD | DEST_F_SORRY);
+	d->activeconns = d->inactconns = d->persistconns = 0;
+	memset(&d->stats, 0, sizeof(d->stats));
+	d->sched_aux = 0;
+}
+
+int svc_add_dest(struct svc_table *t, struct svc *s, const struct dest *tmpl, struct dest **out)
+{
+	uint32_t pos, used, id;
+
+	if (!svc_in_table(t, s) || !af_valid(tmpl->af) || !addr_valid(tmpl->af, &tmpl->addr) ||
+	    tmpl->fwd >= FWD_MAX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < s->n_dests; i++) {
+		const struct dest *d = svc_dest(t, s, i);
+
+		if (d->af == tmpl->af && d->port == tmpl->port && addr_eq(&d->addr, &tmpl->addr))
+			return -EEXIST;
+	}
+	used = dest_ids_used(t);
+	if (t->n_dests >= ULVS_MAX_DESTS || used >= ULVS_MAX_DESTS)
+		return -ENOSPC;
+
+	id = t->n_dests++;
+	dest_init(&t->dests[id], tmpl, id, s->id);
+
+	/* Open a hole at the end of s's slice; every slice starting at or after
+	 * it moves up one (empty slices there too, they are harmless to move). */
+	pos = (uint32_t)(s->dests - t->dest_ids) + s->n_dests;
+	memmove(&t->dest_ids[pos + 1], &t->dest_ids[pos], (used - pos) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < t->n_svcs; i++) {
+		struct svc *o = &t->svcs[i];
+
+		if (o != s && (uint32_t)(o->dests - t->dest_ids) >= pos)
+			o->dests++;
+	}
+	t->dest_ids[pos] = id;
+	s->n_dests++;
+	if (out)
+		*out = &t->dests[id];
+	return 0;
+}
+
+/* keepalived has one sorry_server per virtual server: a second call
+ * replaces the first in place (same id). */
+int svc_set_sorry(struct svc_table *t, struct svc *s, const struct dest *tmpl)
+{
+	uint32_t id;
+
+	if (!svc_in_table(t, s) || !af_valid(tmpl->af) || !addr_valid(tmpl->af, &tmpl->addr) ||
+	    tmpl->fwd >= FWD_MAX)
+		return -EINVAL;
+	if (s->sorry_dest >= 0) {
+		id = (uint32_t)s->sorry_dest;
+	} else {
+		if (t->n_dests >= ULVS_MAX_DESTS)
+			return -ENOSPC;
+		id = t->n_dests++;
+	}
+	dest_init(&t->dests[id], tmpl, id, s->id);
+	t->dests[id].flags |= DEST_F_SORRY;
+	s->sorry_dest = (int32_t)id;
+	return 0;
+}
+
+int svc_add_laddr(struct svc *s, enum ulvs_af af, const union ulvs_addr *a, uint16_t iface)
+{
+	if (!af_valid(af) || !addr_valid(af, a))
+		return -EINVAL;
+	for (uint32_t i = 0; i < s->n_laddrs; i++)
+		if (s->laddrs[i].af == af && addr_eq(&s->laddrs[i].addr, a))
+			return -EEXIST;
+	if (s->n_laddrs >= ULVS_MAX_LADDRS)
+		return -ENOSPC;
+	s->laddrs[s->n_laddrs].addr = *a;
+	s->laddrs[s->n_laddrs].af = (uint8_t)af;
+	s->laddrs[s->n_laddrs].iface = iface;
+	s->n_laddrs++;
+	return 0;
+}
+
+int svc_add_mark_rule(struct svc_table *t, const struct mark_rule *r)
+{
+	struct mark_rule *m;
+
+	if (!af_valid(r->af) || r->mark == 0 || r->n_ports > 8 ||
+	    r->plen > (r->af == ULVS_AF_INET6 ? 128 : 32))
+		return -EINVAL;
+	for (unsigned i = 0; i < r->n_ports; i++)
+		if (r->port_lo[i] > r->port_hi[i])
+			return -EINVAL;
+	if (t->n_marks >= ULVS_MAX_MARK_RULES)
+		return -ENOSPC;
+	m = &t->marks[t->n_marks++];
+	*m = *r;
+	m->prefix = addr_mask(r->af, &r->prefix, r->plen);
+	return 0;
+}
+
+static unsigned owned_slot(uint8_t af, const union ulvs_addr *a)
+{
+	return (unsigned)(mix64(a->q[0] ^ mix64(a->q[1] ^ af)) % ULVS_MAX_OWNED_ADDRS);
+}
+
+static void owned_add(struct svc_table *t, uint8_t af, const union ulvs_addr *a)
+{
+	unsigned i = owned_slot(af, a);
+
+	if (t->owned_overflow)
+		return;
+	for (;;) {
+		struct svc_owned_addr *e = &t->owned[i];
+
+		if (!e->used)
+			break;
+		if (e->af == af && addr_eq(&e->addr, a))
+			return;
+		if (++i == ULVS_MAX_OWNED_ADDRS)
+			i = 0;
+	}
+	/* Keep probe runs short; past 3/4 the scan fallback is the better deal. */
+	if ((t->n_owned + 1) * 4 > (uint32_t)ULVS_MAX_OWNED_ADDRS * 3) {
+		t->owned_overflow = true;
+		return;
+	}
+	t->owned[i].addr = *a;
+	t->owned[i].af = af;
+	t->owned[i].used = 1;
+	t->n_owned++;
+}
+
+/* The key fields (af, proto, addr, port, fwmark) are fixed by svc_add():
+ * -EINVAL when they were changed since, the index would lie otherwise. */
+int svc_commit(struct svc_table *t, struct svc *s)
+{
+	if (!svc_in_table(t, s) || index_find_svc_key(t, s) != s)
+		return -EINVAL;
+	if (!s->fwmark)
+		owned_add(t, s->af, &s->addr);
+	for (uint32_t i = 0; i < s->n_laddrs; i++)
+		owned_add(t, s->laddrs[i].af, &s->laddrs[i].addr);
+	if (s->sched && s->sched->update)
+		return s->sched->update(t, s);
+	return 0;
+}
+
+/* ip_vs_service_find(): the fwmark table first, then the exact
+ * <proto, addr, port> entry, then a port-zero service of that VIP (IPVS's
+ * catch-all, used for persistent "all ports" services).  IPVS's FTP data
+ * special case has no equivalent here: ulvs has no FTP helper. */
+struct svc *svc_lookup(struct svc_table *t, enum ulvs_af af, uint8_t proto,
+		       const union ulvs_addr *daddr, uint16_t dport, uint32_t mark)
+{
+	struct svc *s;
+
+	if (mark) {
+		s = index_find_fwm(t, (uint8_t)af, mark);
+		if (s)
+			return s;
+	}
+	s = index_find_ipport(t, (uint8_t)af, proto, daddr, dport);
+	if (!s && dport)
+		s = index_find_ipport(t, (uint8_t)af, proto, daddr, 0);
+	return s;
+}
+
+static bool mark_rule_match(const struct mark_rule *r, enum ulvs_af af, uint8_t proto,
+			    const union ulvs_addr *daddr, uint16_t dport)
+{
+	uint16_t port;
+
+	if (r->af != af || (r->proto && r->proto != proto) ||
+	    !addr_prefix_match(af, &r->prefix, daddr, r->plen))
+		return false;
+	if (!r->n_ports)
+		return true;
+	port = be16_host(dport);
+	for (unsigned i = 0; i < r->n_ports; i++)
+		if (port >= r->port_lo[i] && port <= r->port_hi[i])
+			return true;
+	return false;
+}
+
+uint32_t svc_classify(const struct svc_table *t, enum ulvs_af af, uint8_t proto,
+		      const union ulvs_addr *daddr, uint16_t dport)
+{
+	for (uint32_t i = 0; i < t->n_marks; i++)
+		if (mark_rule_match(&t->marks[i], af, proto, daddr, dport))
+			return t->marks[i].mark;
+	return 0;
+}
+
+/* O(1) expected for VIPs and local addresses (O(services x laddrs) only when
+ * the owned set overflowed), plus O(mark rules) for their prefixes. */
+bool svc_owns_addr(const struct svc_table *t, enum ulvs_af af, const union ulvs_addr *addr)
+{
+	if (!t->owned_overflow) {
+		unsigned i = owned_slot((uint8_t)af, addr);
+
+		for (unsigned n = 0; n < ULVS_MAX_OWNED_ADDRS; n++) {
+			const struct svc_owned_addr *e = &t->owned[i];
+
+			if (!e->used)
+				break;
+			if (e->af == af && addr_eq(&e->addr, addr))
+				return true;
+			if (++i == ULVS_MAX_OWNED_ADDRS)
+				i = 0;
+		}
+	} else {
+		for (uint32_t i = 0; i < t->n_svcs; i++) {
+			const struct svc *s = &t->svcs[i];
+
+			if (!s->fwmark && s->af == af && addr_eq(&s->addr, addr))
+				return true;
+			for (uint32_t j = 0; j < s->n_laddrs; j++)
+				if (s->laddrs[j].af == af && addr_eq(&s->laddrs[j].addr, addr))
+					return true;
+		}
+	}
+	for (uint32_t i = 0; i < t->n_marks; i++) {
+		const struct mark_rule *r = &t->marks[i];
+
+		if (r->af == af && addr_prefix_match(af, &r->prefix, addr, r->plen))
+			return true;
+	}
+	return false;
+}
+
+/* ip_vs_bind_dest()/ip_vs_unbind_dest() in ip_vs_conn.c: overloaded once
+ * activeconns + inactconns reach u_threshold; cleared only below
+ * l_threshold, or when that is 0 below 3/4 of u_threshold, computed as
+ * conns * 4 < u * 3 (so the bound rounds up, as the kernel's).  Persistence
+ * templates do not count.  No upper threshold: never overloaded. */
+void dest_update_overload(struct dest *d)
+{
+	uint64_t conns = (uint64_t)d->activeconns + d->inactconns;
+
+	if (d->u_threshold && conns >= d->u_threshold) {
+		d->flags |= DEST_F_OVERLOAD;
+		return;
+	}
+	if (!(d->flags & DEST_F_OVERLOAD))
+		return;
+	if (d->l_threshold) {
+		if (conns < d->l_threshold)
+			d->flags &= ~(uint32_t)DEST_F_OVERLOAD;
+	} else if (d->u_threshold) {
+		if (conns * 4 < (uint64_t)d->u_threshold * 3)
+			d->flags &= ~(uint32_t)DEST_F_OVERLOAD;
+	} else {
+		d->flags &= ~(uint32_t)DEST_F_OVERLOAD;
+	}
+}
+
+/* The names of ipvsadm's "Forward" column, so listings read the same;
+ * FULLNAT as DPVS's ipvsadm shows it. */
+const char *fwd_method_name(enum fwd_method m)
+{
+	switch (m) {
+	case FWD_NAT:
+		return "Masq";
+	case FWD_DR:
+		return "Route";
+	case FWD_TUN:
+		return "Tunnel";
+	case FWD_FNAT:
+		return "FullNat";
+	case FWD_LOCAL:
+		return "Local";
+	default:
+		return "?";
+	}
+}

@@ -16,6 +16,10 @@ void svc_table_free(struct svc_table *t);
  * full, -ENOENT for an unknown scheduler name.  sched_name NULL = "wlc". */
 int svc_add(struct svc_table *t, const struct svc *tmpl, const char *sched_name,
 	    struct svc **out);
+/* svc_add() with the scheduler given by its ops table instead of its name
+ * (tests use a fake scheduler; -EINVAL when ops is NULL). */
+int svc_add_with_sched(struct svc_table *t, const struct svc *tmpl,
+		       const struct sched_ops *ops, struct svc **out);
 /* Add a real server to svc (copied from tmpl; id/svc_id/counters are set
  * here).  -EEXIST when (addr, port) is already there. */
 int svc_add_dest(struct svc_table *t, struct svc *s, const struct dest *tmpl, struct dest **out);

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
