@@ -45,6 +45,8 @@ enum conn_flags {
 	CONN_F_HASHED = 1u << 5,
 	CONN_F_FWMARK = 1u << 6,    /* template keyed by fwmark (in vport/vaddr) */
 	CONN_F_SORRY = 1u << 7,     /* scheduled to the sorry server */
+	CONN_F_OUT_NONSYN = 1u << 8, /* a reply without SYN went through (set by the
+	                              * engine: FULLNAT stops adding TOA) */
 };
 
 enum conn_dir { CONN_DIR_IN = 0, CONN_DIR_OUT = 1 };
@@ -59,6 +61,7 @@ struct conn {
 	uint32_t svc_id;
 	uint32_t hnext[2];       /* hash chain links for the in/out nodes */
 	uint32_t tnext;          /* timer wheel slot list */
+	uint32_t tprev;          /* back link: conn index, or wheel head (conn.c) */
 	uint32_t expires;        /* ms on the table clock (wraps; compare signed) */
 	uint32_t timeout;        /* ms, current state's timeout */
 	uint32_t control;        /* template controlling us, CONN_NONE */
