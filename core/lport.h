@@ -16,5 +16,7 @@ int lport_alloc(struct lport_pool *lp, uint16_t *port_be);
 /* Return a port; freeing a port not allocated is ignored and counted. */
 void lport_release(struct lport_pool *lp, uint16_t port_be);
 uint32_t lport_in_use(const struct lport_pool *lp);
+/* How many releases were ignored (port not allocated, or out of range). */
+uint64_t lport_bad_releases(const struct lport_pool *lp);
 
 #endif
