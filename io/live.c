@@ -1,0 +1,625 @@
+/* The live director: engine + kernel's network view + packet sockets.
+ *
+ * live_run() copies interfaces, routes and neighbours from the kernel into
+ * the fib (netlink.c), opens the packet backend, tells the kernel to keep
+ * its hands off the packets the engine owns, and runs one event loop:
+ * packets in -> engine_process() -> TX verdicts out; neighbour notifications
+ * as they come; every 100 ms the engine's timers, every second a full
+ * neighbour re-read and a resolution request for every real server whose
+ * MAC is still unknown.  SIGINT/SIGTERM stop it cleanly.
+ *
+ * Why nftables at all: an AF_PACKET socket receives a *copy*; the kernel
+ * still gets the original, and left alone it would answer a SYN to VIP:80
+ * with a RST (nothing listens there) or forward a NAT reply un-translated.
+ * So a table of our own (inet ulvs) drops, at prerouting priority -300
+ * (before conntrack), exactly the packets the engine owns: to VIP:port of
+ * each service, to the fwmark rules' destinations, to FULLNAT local
+ * addresses' port range, and NAT replies from real servers not addressed to
+ * the director itself (health check answers are).  ARP and ICMP echo to a
+ * VIP still reach the kernel, which answers them as the VIP's owner.  The
+ * table is replaced atomically at start (a crashed predecessor's leftovers
+ * go with it) and deleted at exit.  AF_XDP will make this unnecessary: its
+ * XDP program steals the frames instead of copying them.
+ *
+ * The engine transmits on its own, so IPv4/IPv6 forwarding on the director
+ * can stay off.
+ */
+#include "io/live.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fib.h"
+#include "core/service.h"
+#include "io/afpacket.h"
+#include "io/netlink.h"
+
+#define TICK_NS (100 * 1000 * 1000ull)
+#define TICKS_PER_REFRESH 10
+#define RX_ROUNDS 16          /* batches per socket per poll round: fairness */
+#define RESOLVE_PER_SEC 64    /* kernel resolution requests, all causes */
+
+struct live {
+	struct engine *e;
+	struct svc_table *t;
+	struct fib *f;
+	struct nl_ctx *nl;
+	struct afp *afp;
+	const struct live_opts *o;
+	uint64_t last_no_neigh;
+	unsigned resolve_budget;
+	bool nft_installed;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void lg(const struct live *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!l->o->log)
+		return;
+	va_start(ap, fmt);
+	vfprintf(l->o->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', l->o->log);
+	fflush(l->o->log);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* --- nftables ------------------------------------------------------------- */
+
+/* Runs `nft -f -` with text on its stdin; 0 or -errno / -ECHILD when nft
+ * failed (its own diagnostics went to our stderr). */
+static int nft_apply(const char *text)
+{
+	int pfd[2];
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		dup2(pfd[0], 0);
+		char *argv[] = { "nft", "-f", "-", NULL };
+		execv("/usr/sbin/nft", argv);
+		execvp("nft", argv);
+		_exit(127);
+	}
+	close(pfd[0]);
+	size_t len = strlen(text), off = 0;
+	struct sigaction old, ign = { .sa_handler = SIG_IGN };
+	sigaction(SIGPIPE, &ign, &old);
+	while (off < len) {
+		ssize_t w = write(pfd[1], text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(pfd[1]);
+	sigaction(SIGPIPE, &old, NULL);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		return -ENOENT;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
+}
+
+static const char *ipkw(uint8_t af)
+{
+	return af == ULVS_AF_INET6 ? "ip6" : "ip";
+}
+
+static void nft_proto(FILE *m, uint8_t proto)
+{
+	if (proto)
+		fprintf(m, " meta l4proto %u", proto);
+	else
+		fprintf(m, " meta l4proto { 6, 17, 132 }");
+}
+
+static bool svc_has_local_sorry(const struct svc_table *t, const struct svc *s)
+{
+	return s->sorry_dest >= 0 && t->dests[s->sorry_dest].fwd == FWD_LOCAL;
+}
+
+/* The ruleset text; NULL on ENOMEM.  *n_rules counts the drop rules. */
+static char *nft_ruleset(const struct live *l, unsigned *n_rules)
+{
+	const struct svc_table *t = l->t;
+	char *buf = NULL, a[64];
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return NULL;
+	*n_rules = 0;
+	/* "add" then "delete" then create: one transaction that works
+	 * whether or not a previous run left the table behind. */
+	fprintf(m, "add table inet ulvs\ndelete table inet ulvs\n"
+		   "table inet ulvs {\n"
+		   "\tchain prerouting {\n"
+		   "\t\ttype filter hook prerouting priority -300; policy accept;\n");
+	for (uint32_t i = 0; i < t->n_svcs; i++) {
+		const struct svc *s = &t->svcs[i];
+		if (s->fwmark)
+			continue;
+		if (svc_has_local_sorry(t, s)) {
+			lg(l, "data plane: %s:%u stays visible to the kernel (local sorry server);"
+			      " its packets reach both the engine and the kernel",
+			   addr_format(s->af, &s->addr, a, sizeof(a)), ntohs(s->port));
+			continue;
+		}
+		fprintf(m, "\t\t%s daddr %s", ipkw(s->af), addr_format(s->af, &s->addr, a, sizeof(a)));
+		nft_proto(m, s->proto);
+		if (s->port)
+			fprintf(m, " th dport %u", ntohs(s->port));
+		fprintf(m, " counter drop comment \"virtual service\"\n");
+		(*n_rules)++;
+		for (uint32_t j = 0; j < s->n_laddrs; j++) {
+			const struct laddr *la = &s->laddrs[j];
+			fprintf(m, "\t\t%s daddr %s meta l4proto { 6, 17 } th dport %u-%u"
+				   " counter drop comment \"fullnat local address\"\n",
+				ipkw(la->af), addr_format(la->af, &la->addr, a, sizeof(a)),
+				ULVS_LPORT_MIN, ULVS_LPORT_MAX);
+			(*n_rules)++;
+		}
+	}
+	for (uint32_t i = 0; i < t->n_marks; i++) {
+		const struct mark_rule *r = &t->marks[i];
+		fprintf(m, "\t\t%s daddr %s/%u", ipkw(r->af),
+			addr_format(r->af, &r->prefix, a, sizeof(a)), r->plen);
+		nft_proto(m, r->proto);
+		for (unsigned k = 0; k < r->n_ports && k < 8; k++)
+			fprintf(m, "%s%u-%u", k ? ", " : " th dport { ", r->port_lo[k], r->port_hi[k]);
+		fprintf(m, "%s counter drop comment \"fwmark rule\"\n", r->n_ports ? " }" : "");
+		(*n_rules)++;
+	}
+	/* A real server shared by several services gets its rules once. */
+	struct nat_key { uint8_t af, proto; uint16_t port; union ulvs_addr a; } *seen;
+	unsigned n_seen = 0;
+	seen = calloc(t->n_dests + 1, sizeof(*seen));
+	if (!seen) {
+		fclose(m);
+		free(buf);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < t->n_svcs; i++) {
+		const struct svc *s = &t->svcs[i];
+		if (svc_has_local_sorry(t, s))
+			continue;
+		for (uint32_t k = 0; k < s->n_dests + (s->sorry_dest >= 0); k++) {
+			const struct dest *d = k < s->n_dests ? svc_dest(l->t, s, k)
+							      : &t->dests[s->sorry_dest];
+			if (d->fwd != FWD_NAT || n_seen > t->n_dests)
+				continue;
+			bool dup = false, icmp_done = false;
+			for (unsigned j = 0; j < n_seen; j++) {
+				if (seen[j].af != d->af || !addr_eq(&seen[j].a, &d->addr))
+					continue;
+				icmp_done = true;
+				dup |= seen[j].proto == s->proto && seen[j].port == d->port;
+			}
+			if (dup)
+				continue;
+			seen[n_seen++] = (struct nat_key){ d->af, s->proto, d->port, d->addr };
+			const char *ip = ipkw(d->af);
+			addr_format(d->af, &d->addr, a, sizeof(a));
+			fprintf(m, "\t\t%s saddr %s", ip, a);
+			nft_proto(m, s->proto);
+			if (d->port)
+				fprintf(m, " th sport %u", ntohs(d->port));
+			fprintf(m, " fib daddr type != local counter drop comment \"nat reply\"\n");
+			(*n_rules)++;
+			if (icmp_done)
+				continue;
+			/* ICMP errors about those flows, on their way to the
+			 * client: the engine translates them. */
+			fprintf(m, "\t\t%s saddr %s %s type { destination-unreachable, %s"
+				   "time-exceeded, parameter-problem } fib daddr type != local"
+				   " counter drop comment \"nat reply icmp\"\n",
+				ip, a, d->af == ULVS_AF_INET6 ? "icmpv6" : "icmp",
+				d->af == ULVS_AF_INET6 ? "packet-too-big, " : "");
+			(*n_rules)++;
+		}
+	}
+	free(seen);
+	fprintf(m, "\t}\n}\n");
+	if (fclose(m) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* --- interfaces ----------------------------------------------------------- */
+
+static void want_route(const struct live *l, bool *want, enum ulvs_af af, const union ulvs_addr *a)
+{
+	const struct fib_route *r = fib_find_route(l->f, af, a);
+
+	if (r)
+		want[r->iface] = true;
+}
+
+static void want_local(const struct live *l, bool *want, enum ulvs_af af, const union ulvs_addr *a)
+{
+	int id = nl_fib_iface(l->f, nl_addr_ifindex(l->nl, af, a));
+
+	if (id >= 0)
+		want[id] = true;
+}
+
+/* Receive on the interfaces packets for the engine can arrive on: where a
+ * VIP or local address lives or is routed, toward the real servers, and
+ * the default routes' (clients, and VIPs routed to us by a router).
+ * Every other interface gets a transmit-only socket. */
+static int open_ports(struct live *l, char *names, size_t names_len)
+{
+	bool want[ULVS_MAX_IFACES] = { false }, any = false;
+	const struct svc_table *t = l->t;
+	const struct fib *f = l->f;
+
+	for (uint32_t i = 0; i < t->n_svcs; i++) {
+		const struct svc *s = &t->svcs[i];
+		if (!s->fwmark) {
+			want_local(l, want, s->af, &s->addr);
+			want_route(l, want, s->af, &s->addr);
+		}
+		for (uint32_t j = 0; j < s->n_laddrs; j++) {
+			want_local(l, want, s->laddrs[j].af, &s->laddrs[j].addr);
+			want_route(l, want, s->laddrs[j].af, &s->laddrs[j].addr);
+		}
+		for (uint32_t k = 0; k < s->n_dests; k++) {
+			const struct dest *d = svc_dest(l->t, s, k);
+			if (d->fwd != FWD_LOCAL)
+				want_route(l, want, d->af, &d->addr);
+		}
+	}
+	for (uint32_t i = 0; i < t->n_marks; i++)
+		want_route(l, want, t->marks[i].af, &t->marks[i].prefix);
+	for (unsigned i = 0; i < f->n_routes; i++)
+		if (f->routes[i].plen == 0)
+			want[f->routes[i].iface] = true;
+	for (unsigned i = 0; i < f->n_ifaces; i++)
+		any |= want[i] && f->ifaces[i].os_ifindex;
+	if (!any)
+		for (unsigned i = 0; i < f->n_ifaces; i++)
+			want[i] = true;
+
+	size_t used = 0;
+	names[0] = '\0';
+	for (unsigned i = 0; i < f->n_ifaces; i++) {
+		const struct fib_iface *fi = &f->ifaces[i];
+		if (!fi->os_ifindex) {
+			lg(l, "data plane: interface %s (from the config) does not exist here; "
+			      "nothing is sent on it", fi->name);
+			continue;
+		}
+		int r = afp_port_add(l->afp, (uint16_t)i, fi->os_ifindex, want[i]);
+		if (r < 0) {
+			lg(l, "data plane: AF_PACKET socket on %s: %s", fi->name, strerror(-r));
+			return r;
+		}
+		if (want[i] && used + strlen(fi->name) + 3 < names_len)
+			used += (size_t)snprintf(names + used, names_len - used, "%s%s",
+						 used ? ", " : "", fi->name);
+	}
+	return 0;
+}
+
+/* --- neighbour resolution ------------------------------------------------- */
+
+/* Asks the kernel for the next hop of dst when the fib has no MAC for it.
+ * Returns true when a request went out. */
+static bool resolve_dst(struct live *l, enum ulvs_af af, const union ulvs_addr *dst)
+{
+	const struct fib_route *r = fib_find_route(l->f, af, dst);
+
+	if (!r || !l->resolve_budget)
+		return false;
+	const union ulvs_addr *nh = addr_is_zero(&r->gateway) ? dst : &r->gateway;
+	if (fib_find_neigh(l->f, af, nh))
+		return false;
+	l->resolve_budget--;
+	int e = nl_neigh_resolve(l->nl, af, nh, l->f->ifaces[r->iface].os_ifindex);
+	if (e < 0 && l->o->verbose) {
+		char b[64];
+		lg(l, "data plane: resolving %s: %s", addr_format(af, nh, b, sizeof(b)), strerror(-e));
+	}
+	return e == 0;
+}
+
+static void resolve_dests(struct live *l)
+{
+	const struct svc_table *t = l->t;
+
+	for (uint32_t i = 0; i < t->n_dests; i++) {
+		const struct dest *d = &t->dests[i];
+		if (d->fwd != FWD_LOCAL)
+			resolve_dst(l, d->af, &d->addr);
+	}
+}
+
+/* Destination address of a frame as the engine left it (after a rewrite
+ * it is where the frame was going). */
+static bool frame_daddr(const struct pkt *p, enum ulvs_af *af, union ulvs_addr *a)
+{
+	const uint8_t *d = p->data;
+	uint32_t l3 = 14;
+
+	if (p->len < 14)
+		return false;
+	if (p->len >= 18 && d[12] == 0x81 && d[13] == 0x00)
+		l3 = 18;
+	memset(a, 0, sizeof(*a));
+	if (d[l3 - 2] == 0x08 && d[l3 - 1] == 0x00 && p->len >= l3 + 20) {
+		*af = ULVS_AF_INET;
+		memcpy(&a->ip, d + l3 + 16, 4);
+		return true;
+	}
+	if (d[l3 - 2] == 0x86 && d[l3 - 1] == 0xdd && p->len >= l3 + 40) {
+		*af = ULVS_AF_INET6;
+		memcpy(a->b, d + l3 + 24, 16);
+		return true;
+	}
+	return false;
+}
+
+static void after_batch(struct live *l, struct pkt *pkts, const struct verdict *v, unsigned n)
+{
+	const struct engine_stats *st = engine_stats(l->e);
+
+	if (st->drops[DROP_NO_NEIGH] == l->last_no_neigh)
+		return;
+	l->last_no_neigh = st->drops[DROP_NO_NEIGH];
+	for (unsigned k = 0; k < n; k++) {
+		enum ulvs_af af;
+		union ulvs_addr a;
+		if (v[k].kind == VERDICT_DROP && v[k].reason == DROP_NO_NEIGH &&
+		    frame_daddr(&pkts[k], &af, &a) && !svc_owns_addr(l->t, af, &a))
+			resolve_dst(l, af, &a);
+	}
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static void log_stats(const struct live *l, const char *when)
+{
+	const struct engine_stats *st = engine_stats(l->e);
+	const struct afp_stats *as = afp_stats(l->afp);
+
+	lg(l, "data plane %s: rx %llu tx %llu pass %llu drop %llu conns %llu; "
+	      "afpacket rx %llu frames (%llu segmented, %llu csum completed) tx %llu",
+	   when, (unsigned long long)st->rx, (unsigned long long)st->tx,
+	   (unsigned long long)st->pass, (unsigned long long)st->drop,
+	   (unsigned long long)st->new_conns, (unsigned long long)as->rx_frames,
+	   (unsigned long long)as->rx_gso_frames, (unsigned long long)as->rx_csum_completed,
+	   (unsigned long long)as->tx_pkts);
+	for (unsigned r = 1; r < DROP_REASON_MAX; r++)
+		if (st->drops[r])
+			lg(l, "  drop %s: %llu", drop_reason_name(r), (unsigned long long)st->drops[r]);
+	const struct { const char *name; uint64_t v; } ad[] = {
+		{ "afpacket_rx_trunc", as->rx_drop_trunc },
+		{ "afpacket_rx_gso_bad", as->rx_drop_gso_bad },
+		{ "afpacket_rx_gso_type", as->rx_drop_gso_type },
+		{ "afpacket_rx_csum_bad", as->rx_drop_csum_bad },
+		{ "afpacket_tx_full", as->tx_drop_full },
+		{ "afpacket_tx_too_big", as->tx_drop_too_big },
+		{ "afpacket_tx_no_port", as->tx_drop_no_port },
+		{ "afpacket_tx_other", as->tx_drop_other },
+	};
+	for (unsigned i = 0; i < sizeof(ad) / sizeof(ad[0]); i++)
+		if (ad[i].v)
+			lg(l, "  drop %s: %llu", ad[i].name, (unsigned long long)ad[i].v);
+}
+
+static int serve(struct live *l, int sfd, int tfd)
+{
+	struct pollfd pfd[ULVS_MAX_IFACES + 3];
+	unsigned port_of_pfd[ULVS_MAX_IFACES];
+	unsigned np = 0, ticks = 0;
+	static struct pkt pkts[ULVS_MAX_BATCH];
+	static struct verdict v[ULVS_MAX_BATCH];
+
+	for (unsigned i = 0; i < afp_n_ports(l->afp); i++) {
+		int fd = afp_port_rx_fd(l->afp, i);
+		if (fd >= 0) {
+			port_of_pfd[np] = i;
+			pfd[np++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		}
+	}
+	pfd[np] = (struct pollfd){ .fd = nl_event_fd(l->nl), .events = POLLIN };
+	pfd[np + 1] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+	pfd[np + 2] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+
+	for (;;) {
+		int r = poll(pfd, np + 3, -1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			lg(l, "data plane: poll: %s", strerror(errno));
+			return 1;
+		}
+		for (unsigned i = 0; i < np; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLERR)))
+				continue;
+			for (unsigned round = 0; round < RX_ROUNDS; round++) {
+				unsigned n = afp_rx(l->afp, port_of_pfd[i], pkts, ULVS_MAX_BATCH);
+				if (!n)
+					break;
+				engine_process(l->e, pkts, v, n, now_ns());
+				afp_tx(l->afp, pkts, v, n);
+				after_batch(l, pkts, v, n);
+			}
+		}
+		if (pfd[np].revents & POLLIN) {
+			int c = nl_events(l->nl, l->f);
+			if (c < 0)
+				lg(l, "data plane: neighbour notifications: %s", strerror(-c));
+		}
+		if (pfd[np + 1].revents & POLLIN) {
+			uint64_t exp;
+			if (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
+				ticks += (unsigned)exp;
+			/* No packets: the engine still has connections to
+			 * expire, in bounded slices. */
+			engine_process(l->e, pkts, v, 0, now_ns());
+			if (ticks >= TICKS_PER_REFRESH) {
+				ticks = 0;
+				l->resolve_budget = RESOLVE_PER_SEC;
+				int c = nl_neigh_refresh(l->nl, l->f);
+				if (c < 0)
+					lg(l, "data plane: neighbour refresh: %s", strerror(-c));
+				resolve_dests(l);
+			}
+		}
+		if (pfd[np + 2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					lg(l, "data plane: SIGHUP: reload is not supported in live mode yet;"
+					      " restart ulvsd to apply a new config");
+					continue;
+				}
+				lg(l, "data plane: %s, stopping", strsignal((int)si.ssi_signo));
+				return 0;
+			}
+		}
+	}
+}
+
+int live_run(struct engine_params *ep, struct svc_table *t, struct fib *f,
+	     const struct live_opts *o)
+{
+	struct live L = { .t = t, .f = f, .o = o, .resolve_budget = RESOLVE_PER_SEC };
+	struct live *l = &L;
+	const char *backend = o->backend ? o->backend : "auto";
+	int rc = 1, sfd = -1, tfd = -1;
+	sigset_t mask, oldmask;
+	char names[256];
+
+	if (strcmp(backend, "afxdp") == 0) {
+		lg(l, "data plane: AF_XDP requested but this build has no AF_XDP backend yet;"
+		      " use --backend afpacket or auto");
+		return 1;
+	}
+	if (strcmp(backend, "auto") != 0 && strcmp(backend, "afpacket") != 0) {
+		lg(l, "data plane: unknown backend '%s' (auto, afxdp, afpacket)", backend);
+		return 1;
+	}
+	l->nl = nl_open(o->log);
+	if (!l->nl) {
+		lg(l, "data plane: netlink: %s", strerror(errno));
+		return 1;
+	}
+	int r = nl_fib_fill(l->nl, f, t);
+	if (r < 0) {
+		lg(l, "data plane: reading interfaces, routes and neighbours: %s", strerror(-r));
+		goto out;
+	}
+	for (unsigned i = 0; i < f->n_ifaces; i++) {
+		const struct fib_iface *fi = &f->ifaces[i];
+		char a4[64] = "-";
+		if (fi->has_addr4)
+			addr_format(ULVS_AF_INET, &fi->addr4, a4, sizeof(a4));
+		lg(l, "data plane: interface %u %s ifindex %u mac %02x:%02x:%02x:%02x:%02x:%02x"
+		      " mtu %u addr %s", i, fi->name, fi->os_ifindex, fi->mac.b[0], fi->mac.b[1],
+		   fi->mac.b[2], fi->mac.b[3], fi->mac.b[4], fi->mac.b[5], fi->mtu, a4);
+	}
+	lg(l, "data plane: %u routes, %u neighbours from the kernel and the config",
+	   f->n_routes, f->n_neighs);
+
+	l->e = engine_new(ep, f, t, now_ns());
+	if (!l->e) {
+		lg(l, "data plane: engine: out of memory");
+		goto out;
+	}
+	l->afp = afp_new(o->log);
+	if (!l->afp) {
+		lg(l, "data plane: %s", strerror(errno));
+		goto out;
+	}
+	if (open_ports(l, names, sizeof(names)) < 0)
+		goto out;
+
+	unsigned n_rules;
+	char *rules = nft_ruleset(l, &n_rules);
+	if (!rules) {
+		lg(l, "data plane: out of memory");
+		goto out;
+	}
+	r = nft_apply(rules);
+	free(rules);
+	if (r < 0) {
+		lg(l, "data plane: installing nftables table inet ulvs failed (%s); without it the "
+		      "kernel answers packets the engine owns (RST to VIP ports), so not starting%s",
+		   r == -ECHILD ? "nft reported an error" : strerror(-r),
+		   r == -ENOENT ? " (install nftables)" : "");
+		goto out;
+	}
+	l->nft_installed = true;
+	lg(l, "data plane: AF_PACKET on %s (AF_XDP not attached: not built yet); "
+	      "nftables table inet ulvs: %u drop rules", names, n_rules);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0)
+		goto out;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec its = { .it_interval = { 0, TICK_NS }, .it_value = { 0, TICK_NS } };
+	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+		lg(l, "data plane: signalfd/timerfd: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		goto out;
+	}
+	resolve_dests(l);
+	rc = serve(l, sfd, tfd);
+	log_stats(l, "stopped");
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out:
+	if (l->nft_installed) {
+		r = nft_apply("delete table inet ulvs\n");
+		if (r < 0)
+			lg(l, "data plane: removing nftables table inet ulvs failed; "
+			      "`nft delete table inet ulvs` does it by hand");
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	afp_free(l->afp);
+	if (l->e)
+		engine_free(l->e);
+	nl_close(l->nl);
+	return rc;
+}
