@@ -65,6 +65,7 @@ struct engine_stats {
 	uint64_t parse[PARSE_RESULT_MAX];
 	uint64_t new_conns, toa_inserted, mss_clamped, icmp_translated, icmp_too_big_sent;
 	uint64_t sorry_used;
+	uint64_t toa_no_room;   /* FULLNAT: TCP options full, segment sent without TOA */
 };
 
 struct engine_params {

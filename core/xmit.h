@@ -5,8 +5,9 @@
  * to drop.  IP/L4 checksums are updated incrementally (RFC 1624).  They do
  * not touch MACs or choose the egress: the engine resolves the next hop of
  * the rewritten destination with fib_resolve() afterwards and writes the
- * Ethernet header (keeping any VLAN tag).  TTL/hop limit is decremented by
- * the engine for NAT/FULLNAT/TUN-inner as IPVS does (DR leaves it alone).
+ * Ethernet header (keeping any VLAN tag).  The engine decrements TTL/hop
+ * limit for NAT and FULLNAT (we route those packets); DR and TUN leave the
+ * client's packet as it was.
  * After a function that changes the frame length or layout returns, *pi is
  * updated to describe the new frame (l3_off etc.).
  */
