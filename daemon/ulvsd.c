@@ -1,0 +1,366 @@
+/* ulvsd: the director's entry point.
+ *
+ * Options follow keepalived's where they mean the same thing (-f, -t, -l,
+ * -D, -n), so unit files and habits carry over.  Three ways to run:
+ *   - config test (-t) and dump (--dump): load, validate, build, report;
+ *   - replay (--replay IN --write OUT): the data plane over a capture with
+ *     the capture's clock and every real server healthy (io/replay.h);
+ *   - live: the data plane on the interfaces (io/live.h) until a signal.
+ * ulvsd never forks (systemd's Type=simple is the supported way to run it);
+ * -n is accepted so keepalived command lines keep working.
+ * Exit codes (man/ulvsd.8): 0 ok, 1 invalid config, 2 usage, 3 runtime.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <syslog.h>
+
+#include "conf/conf.h"
+#include "core/engine.h"
+#include "core/fib.h"
+#include "core/service.h"
+#include "daemon/build.h"
+#include "io/live.h"
+#include "io/replay.h"
+
+#define DEFAULT_CONF "/etc/keepalived/keepalived.conf"
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_CONFIG = 1,
+	EXIT_USAGE = 2,
+	EXIT_RUNTIME = 3,
+};
+
+struct opts {
+	const char *conf_path;
+	const char *replay_in, *replay_out, *pass_out;
+	const char *backend;
+	bool config_test, dump, log_console, log_detail;
+};
+
+enum {
+	OPT_DUMP = 0x100,
+	OPT_REPLAY,
+	OPT_WRITE,
+	OPT_WRITE_PASSED,
+	OPT_BACKEND,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ulvsd [-f FILE] [-t] [--dump] [-l] [-D] [-n]\n"
+		"       ulvsd [-f FILE] --replay IN --write OUT [--write-passed FILE]\n"
+		"       ulvsd -h | --help | -v | --version\n"
+		"\n"
+		"  -f, --use-file FILE     configuration (default " DEFAULT_CONF ")\n"
+		"  -t, --config-test       load and build the configuration, print\n"
+		"                          diagnostics, exit 0 if valid, 1 if not\n"
+		"      --dump              print the effective configuration\n"
+		"      --replay IN         run the data plane over capture IN (pcap or\n"
+		"                          pcapng) using its timestamps as the clock\n"
+		"      --write OUT         write transmitted frames to OUT (pcapng,\n"
+		"                          one interface per ulvs_defs interface)\n"
+		"      --write-passed FILE write frames passed to the kernel to FILE\n"
+		"      --backend NAME      live packet I/O: auto, afxdp, afpacket\n"
+		"  -l, --log-console       log to the console as well as syslog\n"
+		"  -D, --log-detail        detailed logging\n"
+		"  -n, --dont-fork         accepted for keepalived compatibility; ulvsd\n"
+		"                          never forks\n"
+		"  -h, --help              this help\n"
+		"  -v, --version           print the version\n"
+		"\n"
+		"Exit status: 0 ok, 1 configuration invalid, 2 usage error, 3 runtime error.\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "use-file", required_argument, NULL, 'f' },
+		{ "config-test", no_argument, NULL, 't' },
+		{ "dump", no_argument, NULL, OPT_DUMP },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "write", required_argument, NULL, OPT_WRITE },
+		{ "write-passed", required_argument, NULL, OPT_WRITE_PASSED },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "log-console", no_argument, NULL, 'l' },
+		{ "log-detail", no_argument, NULL, 'D' },
+		{ "dont-fork", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->conf_path = DEFAULT_CONF;
+	o->backend = "auto";
+	while ((c = getopt_long(argc, argv, "f:tlDnhv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->conf_path = optarg; break;
+		case 't': o->config_test = true; break;
+		case OPT_DUMP: o->dump = true; break;
+		case OPT_REPLAY: o->replay_in = optarg; break;
+		case OPT_WRITE: o->replay_out = optarg; break;
+		case OPT_WRITE_PASSED: o->pass_out = optarg; break;
+		case OPT_BACKEND: o->backend = optarg; break;
+		case 'l': o->log_console = true; break;
+		case 'D': o->log_detail = true; break;
+		case 'n': break;
+		case 'h': usage(stdout); exit(EXIT_OK);
+		case 'v': printf("ulvsd %s\n", ULVS_VERSION); exit(EXIT_OK);
+		default: goto bad;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ulvsd: unexpected argument '%s'\n", argv[optind]);
+		goto bad;
+	}
+	if (o->replay_in && !o->replay_out) {
+		fprintf(stderr, "ulvsd: --replay needs --write OUT\n");
+		goto bad;
+	}
+	if (!o->replay_in && (o->replay_out || o->pass_out)) {
+		fprintf(stderr, "ulvsd: --write and --write-passed need --replay IN\n");
+		goto bad;
+	}
+	if (strcmp(o->backend, "auto") && strcmp(o->backend, "afxdp") &&
+	    strcmp(o->backend, "afpacket")) {
+		fprintf(stderr, "ulvsd: --backend must be auto, afxdp or afpacket\n");
+		goto bad;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "Try 'ulvsd --help'.\n");
+	return -EINVAL;
+}
+
+/* --- logging ----------------------------------------------------------------
+ * The live backends log to a FILE *; this one sends whole lines to syslog
+ * (and to stderr with -l), so the backends need not know about syslog. */
+
+struct log_sink {
+	bool console;
+	size_t len;
+	char line[1024];
+};
+
+static void log_flush_line(struct log_sink *s)
+{
+	if (s->len == 0)
+		return;
+	s->line[s->len] = '\0';
+	syslog(LOG_INFO, "%s", s->line);
+	if (s->console)
+		fprintf(stderr, "%s\n", s->line);
+	s->len = 0;
+}
+
+static ssize_t log_write_cb(void *cookie, const char *buf, size_t size)
+{
+	struct log_sink *s = cookie;
+
+	for (size_t i = 0; i < size; i++) {
+		if (buf[i] == '\n' || s->len == sizeof(s->line) - 1)
+			log_flush_line(s);
+		if (buf[i] != '\n')
+			s->line[s->len++] = buf[i];
+	}
+	return (ssize_t)size;
+}
+
+static int log_close_cb(void *cookie)
+{
+	log_flush_line(cookie);
+	return 0;
+}
+
+static FILE *log_open(struct log_sink *s, bool console)
+{
+	static const cookie_io_functions_t fns = {
+		.write = log_write_cb,
+		.close = log_close_cb,
+	};
+	FILE *fp;
+
+	memset(s, 0, sizeof(*s));
+	s->console = console;
+	openlog("ulvsd", LOG_PID, LOG_DAEMON);
+	fp = fopencookie(s, "w", fns);
+	if (fp)
+		setvbuf(fp, NULL, _IOLBF, 0);
+	return fp ? fp : stderr;
+}
+
+/* --- the modes --------------------------------------------------------------- */
+
+struct dataplane {
+	struct conf *conf;
+	struct svc_table *svcs;
+	struct fib *fib;
+	struct engine_params params;
+};
+
+static void dataplane_free(struct dataplane *d)
+{
+	svc_table_free(d->svcs);
+	free(d->fib);
+	conf_free(d->conf);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Load and (when build_opts is given) build; returns an exit code. */
+static int dataplane_load(struct dataplane *d, const struct opts *o, const struct build_opts *bo)
+{
+	int errors = 0, warnings = 0, rc;
+
+	memset(d, 0, sizeof(*d));
+	d->conf = conf_load(o->conf_path, stderr, &errors, &warnings);
+	if (!d->conf && errors == 0) {
+		fprintf(stderr, "ulvsd: %s: configuration could not be loaded\n", o->conf_path);
+		return EXIT_CONFIG;
+	}
+	if (!d->conf) {
+		fprintf(stderr, "ulvsd: %s: configuration invalid (%d error%s, %d warning%s)\n",
+			o->conf_path, errors, errors == 1 ? "" : "s", warnings,
+			warnings == 1 ? "" : "s");
+		return EXIT_CONFIG;
+	}
+	if (!bo)
+		return EXIT_OK;
+	d->svcs = svc_table_new();
+	d->fib = malloc(sizeof(*d->fib));
+	if (!d->svcs || !d->fib) {
+		fprintf(stderr, "ulvsd: out of memory building the data plane\n");
+		return EXIT_RUNTIME;
+	}
+	fib_init(d->fib);
+	rc = build_dataplane(d->conf, bo, d->svcs, d->fib, &d->params, stderr);
+	if (rc) {
+		fprintf(stderr, "ulvsd: %s: configuration cannot be applied: %s\n", o->conf_path,
+			strerror(-rc));
+		return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
+	}
+	if (warnings && o->log_detail)
+		fprintf(stderr, "ulvsd: %s: %d warning%s\n", o->conf_path, warnings,
+			warnings == 1 ? "" : "s");
+	return EXIT_OK;
+}
+
+static int dump(const struct dataplane *d, const struct opts *o)
+{
+	int rc = conf_dump(d->conf, stdout);
+
+	if (rc == 0 && fflush(stdout) != 0)
+		rc = -errno;
+	if (rc < 0) {
+		fprintf(stderr, "ulvsd: cannot print the configuration: %s\n", strerror(-rc));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+static int run_check(const struct opts *o)
+{
+	/* Built as live mode would build it; replay adds only synthesized
+	 * facts, so a config valid here is valid for replay too. */
+	struct build_opts bo = { .replay = false, .all_healthy = true };
+	struct dataplane d;
+	int rc = dataplane_load(&d, o, o->config_test ? &bo : NULL);
+
+	if (rc == EXIT_OK && o->dump)
+		rc = dump(&d, o);
+	if (rc == EXIT_OK && o->config_test)
+		fprintf(stderr, "ulvsd: %s: configuration valid\n", o->conf_path);
+	dataplane_free(&d);
+	return rc;
+}
+
+static int run_replay(const struct opts *o)
+{
+	struct build_opts bo = { .replay = true, .all_healthy = true };
+	struct replay_opts ro = {
+		.in_path = o->replay_in,
+		.out_path = o->replay_out,
+		.pass_path = o->pass_out,
+		.report = stderr,
+		.err = stderr,
+	};
+	struct dataplane d;
+	struct engine *e;
+	uint64_t t0;
+	int rc = dataplane_load(&d, o, &bo);
+
+	if (rc != EXIT_OK)
+		goto out;
+	if (o->dump && (rc = dump(&d, o)) != EXIT_OK)
+		goto out;
+	if (o->config_test) {
+		/* -t with --replay: check that the replay build works, run nothing. */
+		fprintf(stderr, "ulvsd: %s: configuration valid for replay\n", o->conf_path);
+		goto out;
+	}
+	if (replay_first_timestamp(o->replay_in, &t0, stderr) < 0) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	e = engine_new(&d.params, d.fib, d.svcs, t0);
+	if (!e) {
+		fprintf(stderr, "ulvsd: cannot create the engine (%u connections): %s\n",
+			d.params.conn_capacity, strerror(ENOMEM));
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	if (replay_run(e, d.fib, &ro) < 0) {
+		fprintf(stderr, "ulvsd: replay of %s failed\n", o->replay_in);
+		rc = EXIT_RUNTIME;
+	}
+	engine_free(e);
+out:
+	dataplane_free(&d);
+	return rc;
+}
+
+static int run_live(const struct opts *o)
+{
+	/* Health checkers are not part of this version: every configured real
+	 * server is taken as available, as a freshly started keepalived with
+	 * no checker blocks would. */
+	struct build_opts bo = { .replay = false, .all_healthy = true };
+	struct log_sink sink;
+	struct live_opts lo = { .backend = o->backend, .verbose = o->log_detail };
+	struct dataplane d;
+	int rc = dataplane_load(&d, o, &bo);
+
+	if (rc != EXIT_OK) {
+		dataplane_free(&d);
+		return rc;
+	}
+	lo.log = log_open(&sink, o->log_console);
+	fprintf(lo.log, "ulvsd %s starting with %s\n", ULVS_VERSION, o->conf_path);
+	rc = live_run(&d.params, d.svcs, d.fib, &lo);
+	fprintf(lo.log, "ulvsd stopped (exit %d)\n", rc);
+	if (lo.log != stderr)
+		fclose(lo.log);
+	closelog();
+	dataplane_free(&d);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+
+	if (parse_args(argc, argv, &o))
+		return EXIT_USAGE;
+	if (o.replay_in)
+		return run_replay(&o);
+	if (o.config_test || o.dump)
+		return run_check(&o);
+	return run_live(&o);
+}
