@@ -11,7 +11,7 @@ PY ?= /usr/bin/python3
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
-	@true
+	@ln -sfn daemon/ulvsd $(BUILD)/ulvsd; ln -sfn cli/ulvsadm $(BUILD)/ulvsadm; ln -sfn rs/ulvs-rs $(BUILD)/ulvs-rs
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) -Dwerror=$(WERROR)
