@@ -33,19 +33,26 @@ step replay "$PY" -m pytest -q -p no:cacheprovider tests/replay
 if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
 	step integration "$PY" -m pytest -q -p no:cacheprovider tests/integration
 fi
-fuzz_smoke() {
+fuzz_smoke() {   # every libFuzzer target, FUZZ_SECONDS each, seeded
 	make fuzz >/dev/null || return 1
-	local f rc=0
+	local f name work rc=0
+	work=$(mktemp -d /tmp/ulvs-fuzz.XXXXXX)
+	mkdir -p "$work/fuzz_engine" "$work/fuzz_conf"
+	"$PY" fuzz/engine_seeds.py "$work/fuzz_engine" >/dev/null || rc=1
+	cp tests/conf/good/*.conf "$work/fuzz_conf/" 2>/dev/null
 	for f in build-fuzz/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
-		local corpus="fuzz/corpus/$(basename "$f")"
-		mkdir -p /tmp/ulvs-fuzz-$$/"$(basename "$f")"
-		echo "--- $f for ${FUZZ_SECONDS}s"
-		"$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
-			/tmp/ulvs-fuzz-$$/"$(basename "$f")" ${corpus:+$( [ -d "$corpus" ] && echo "$corpus")} \
-			2>&1 | tail -3 || rc=1
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		name=$(basename "$f")
+		mkdir -p "$work/$name"
+		echo "--- $name for ${FUZZ_SECONDS}s"
+		if ! "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work/$name" \
+			>"$work/$name.log" 2>&1; then
+			rc=1; tail -40 "$work/$name.log"
+		else
+			grep -E "^(Done|stat::number_of_executed_units|.*cov:)" "$work/$name.log" | tail -2
+		fi
 	done
-	rm -rf /tmp/ulvs-fuzz-$$
+	rm -rf "$work"
 	return $rc
 }
 step fuzz fuzz_smoke
