@@ -331,8 +331,11 @@ static void build_one_svc(struct bctx *b, const struct conf_vs *vs, struct svc *
 	}
 	for (unsigned i = 0; i < vs->n_rs; i++) {
 		struct dest d;
+		struct dest *added = NULL;
 		fill_dest(&d, &vs->rs[i], false, c);
-		rc = svc_add_dest(b->t, s, &d, NULL);
+		rc = svc_add_dest(b->t, s, &d, &added);
+		if (!rc && b->o && b->o->on_dest)
+			b->o->on_dest(b->o->on_dest_arg, vs, &vs->rs[i], s, added);
 		if (rc)
 			berr(b, &vs->rs[i].loc, rc, "cannot add real server: %s",
 			     rc == -ENOSPC ? "too many real servers (ULVS_MAX_DESTS)" : strerror(-rc));

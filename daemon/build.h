@@ -18,9 +18,17 @@
 #include "core/fib-t.h"
 #include "core/service-t.h"
 
+struct conf_vs;
+struct conf_rs;
+
 struct build_opts {
 	bool replay;            /* synthesize what netlink would tell (see README) */
 	bool all_healthy;       /* mark every real server available */
+	/* Called for every real server added (not sorry servers), so the
+	 * director can map config objects to data plane ones.  May be NULL. */
+	void (*on_dest)(void *arg, const struct conf_vs *vs, const struct conf_rs *rs,
+			struct svc *s, struct dest *d);
+	void *on_dest_arg;
 };
 
 int build_dataplane(const struct conf *c, const struct build_opts *o, struct svc_table *t,

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include "core/fib.h"
 #include "core/service.h"
 #include "daemon/build.h"
+#include "daemon/director.h"
+#include "daemon/evloop.h"
 #include "io/live.h"
 #include "io/replay.h"
 
@@ -326,16 +329,31 @@ out:
 	return rc;
 }
 
+static void stop_cb(struct evloop *l, int signo, void *arg)
+{
+	FILE *log = arg;
+	fprintf(log, "ulvsd: %s, stopping\n", strsignal(signo));
+	ev_stop(l, EXIT_OK);
+}
+
+static void hup_cb(struct evloop *l, int signo, void *arg)
+{
+	FILE *log = arg;
+	fprintf(log, "ulvsd: SIGHUP: reload is not supported yet; restart ulvsd to apply a "
+		     "new config\n");
+}
+
+/* Live mode: one event loop carries the data plane and every control-plane
+ * subsystem; each is started here in order and stopped in reverse. */
 static int run_live(const struct opts *o)
 {
-	/* Health checkers are not part of this version: every configured real
-	 * server is taken as available, as a freshly started keepalived with
-	 * no checker blocks would. */
-	struct build_opts bo = { .replay = false, .all_healthy = true };
 	struct log_sink sink;
 	struct live_opts lo = { .backend = o->backend, .verbose = o->log_detail };
 	struct dataplane d;
-	int rc = dataplane_load(&d, o, &bo);
+	struct evloop *loop = NULL;
+	struct director *dir = NULL;
+	struct live *live = NULL;
+	int rc = dataplane_load(&d, o, NULL);
 
 	if (rc != EXIT_OK) {
 		dataplane_free(&d);
@@ -343,8 +361,45 @@ static int run_live(const struct opts *o)
 	}
 	lo.log = log_open(&sink, o->log_console);
 	fprintf(lo.log, "ulvsd %s starting with %s\n", ULVS_VERSION, o->conf_path);
-	rc = live_run(&d.params, d.svcs, d.fib, &lo);
+	loop = ev_new();
+	struct director_opts dopts = { .replay = false, .log = lo.log };
+	dir = loop ? director_new(loop, &dopts) : NULL;
+	if (!dir) {
+		fprintf(lo.log, "ulvsd: out of memory\n");
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	rc = director_load(dir, d.conf, ev_now_ns(loop), stderr);
+	if (rc) {
+		fprintf(stderr, "ulvsd: %s: configuration cannot be applied: %s\n", o->conf_path,
+			strerror(-rc));
+		rc = rc == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
+		goto out;
+	}
+	d.conf = NULL; /* the director owns it now */
+	if (ev_signal(loop, SIGTERM, stop_cb, lo.log) < 0 ||
+	    ev_signal(loop, SIGINT, stop_cb, lo.log) < 0 ||
+	    ev_signal(loop, SIGHUP, hup_cb, lo.log) < 0) {
+		fprintf(lo.log, "ulvsd: cannot set up signal handling: %s\n", strerror(errno));
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	live = live_start(loop, director_engine(dir), director_services(dir), director_fib(dir),
+			  &lo);
+	if (!live) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	/* Control-plane subsystems start here, after the data plane is up. */
+
+	rc = ev_run(loop);
+	/* ...and stop here, in reverse order, before the data plane. */
+
+out:
+	live_stop(live);
 	fprintf(lo.log, "ulvsd stopped (exit %d)\n", rc);
+	director_free(dir);
+	ev_free(loop);
 	if (lo.log != stderr)
 		fclose(lo.log);
 	closelog();

@@ -29,13 +29,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +41,7 @@
 #include "core/service.h"
 #include "io/afpacket.h"
 #include "io/netlink.h"
+#include "daemon/evloop.h"
 
 #define TICK_NS (100 * 1000 * 1000ull)
 #define TICKS_PER_REFRESH 10
@@ -51,6 +49,7 @@
 #define RESOLVE_PER_SEC 64    /* kernel resolution requests, all causes */
 
 struct live {
+	struct evloop *loop;
 	struct engine *e;
 	struct svc_table *t;
 	struct fib *f;
@@ -60,6 +59,17 @@ struct live {
 	uint64_t last_no_neigh;
 	unsigned resolve_budget;
 	bool nft_installed;
+	bool nl_registered;
+	struct ev_timer *tick;
+	unsigned ticks;
+	unsigned n_lports;
+	struct live_port {
+		struct live *l;
+		unsigned port;
+	} lports[ULVS_MAX_IFACES];
+	int lport_fds[ULVS_MAX_IFACES];
+	struct pkt pkts[ULVS_MAX_BATCH];
+	struct verdict v[ULVS_MAX_BATCH];
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -440,109 +450,77 @@ static void log_stats(const struct live *l, const char *when)
 			lg(l, "  drop %s: %llu", ad[i].name, (unsigned long long)ad[i].v);
 }
 
-static int serve(struct live *l, int sfd, int tfd)
+static void rx_cb(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
-	struct pollfd pfd[ULVS_MAX_IFACES + 3];
-	unsigned port_of_pfd[ULVS_MAX_IFACES];
-	unsigned np = 0, ticks = 0;
-	static struct pkt pkts[ULVS_MAX_BATCH];
-	static struct verdict v[ULVS_MAX_BATCH];
+	struct live_port *lp = arg;
+	struct live *l = lp->l;
 
-	for (unsigned i = 0; i < afp_n_ports(l->afp); i++) {
-		int fd = afp_port_rx_fd(l->afp, i);
-		if (fd >= 0) {
-			port_of_pfd[np] = i;
-			pfd[np++] = (struct pollfd){ .fd = fd, .events = POLLIN };
-		}
-	}
-	pfd[np] = (struct pollfd){ .fd = nl_event_fd(l->nl), .events = POLLIN };
-	pfd[np + 1] = (struct pollfd){ .fd = tfd, .events = POLLIN };
-	pfd[np + 2] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-
-	for (;;) {
-		int r = poll(pfd, np + 3, -1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			lg(l, "data plane: poll: %s", strerror(errno));
-			return 1;
-		}
-		for (unsigned i = 0; i < np; i++) {
-			if (!(pfd[i].revents & (POLLIN | POLLERR)))
-				continue;
-			for (unsigned round = 0; round < RX_ROUNDS; round++) {
-				unsigned n = afp_rx(l->afp, port_of_pfd[i], pkts, ULVS_MAX_BATCH);
-				if (!n)
-					break;
-				engine_process(l->e, pkts, v, n, now_ns());
-				afp_tx(l->afp, pkts, v, n);
-				after_batch(l, pkts, v, n);
-			}
-		}
-		if (pfd[np].revents & POLLIN) {
-			int c = nl_events(l->nl, l->f);
-			if (c < 0)
-				lg(l, "data plane: neighbour notifications: %s", strerror(-c));
-		}
-		if (pfd[np + 1].revents & POLLIN) {
-			uint64_t exp;
-			if (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
-				ticks += (unsigned)exp;
-			/* No packets: the engine still has connections to
-			 * expire, in bounded slices. */
-			engine_process(l->e, pkts, v, 0, now_ns());
-			if (ticks >= TICKS_PER_REFRESH) {
-				ticks = 0;
-				l->resolve_budget = RESOLVE_PER_SEC;
-				int c = nl_neigh_refresh(l->nl, l->f);
-				if (c < 0)
-					lg(l, "data plane: neighbour refresh: %s", strerror(-c));
-				resolve_dests(l);
-			}
-		}
-		if (pfd[np + 2].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					lg(l, "data plane: SIGHUP: reload is not supported in live mode yet;"
-					      " restart ulvsd to apply a new config");
-					continue;
-				}
-				lg(l, "data plane: %s, stopping", strsignal((int)si.ssi_signo));
-				return 0;
-			}
-		}
+	for (unsigned round = 0; round < RX_ROUNDS; round++) {
+		unsigned n = afp_rx(l->afp, lp->port, l->pkts, ULVS_MAX_BATCH);
+		if (!n)
+			break;
+		engine_process(l->e, l->pkts, l->v, n, now_ns());
+		afp_tx(l->afp, l->pkts, l->v, n);
+		after_batch(l, l->pkts, l->v, n);
 	}
 }
 
-int live_run(struct engine_params *ep, struct svc_table *t, struct fib *f,
-	     const struct live_opts *o)
+static void nl_cb(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
-	struct live L = { .t = t, .f = f, .o = o, .resolve_budget = RESOLVE_PER_SEC };
-	struct live *l = &L;
-	const char *backend = o->backend ? o->backend : "auto";
-	int rc = 1, sfd = -1, tfd = -1;
-	sigset_t mask, oldmask;
-	char names[256];
+	struct live *l = arg;
+	int c = nl_events(l->nl, l->f);
+	if (c < 0)
+		lg(l, "data plane: neighbour notifications: %s", strerror(-c));
+}
 
+static void tick_cb(struct evloop *loop, void *arg)
+{
+	struct live *l = arg;
+
+	/* No packets: the engine still has connections to expire, in bounded
+	 * slices. */
+	engine_process(l->e, l->pkts, l->v, 0, now_ns());
+	if (++l->ticks >= TICKS_PER_REFRESH) {
+		l->ticks = 0;
+		l->resolve_budget = RESOLVE_PER_SEC;
+		int c = nl_neigh_refresh(l->nl, l->f);
+		if (c < 0)
+			lg(l, "data plane: neighbour refresh: %s", strerror(-c));
+		resolve_dests(l);
+	}
+	l->tick = ev_timer_add(loop, TICK_NS / 1000000, tick_cb, l);
+}
+
+struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table *t,
+			struct fib *f, const struct live_opts *o)
+{
+	struct live *l = calloc(1, sizeof(*l));
+	const char *backend = o->backend ? o->backend : "auto";
+	char names[256];
+	int r;
+
+	if (!l)
+		return NULL;
+	*l = (struct live){ .loop = loop, .e = e, .t = t, .f = f, .o = o,
+			    .resolve_budget = RESOLVE_PER_SEC };
 	if (strcmp(backend, "afxdp") == 0) {
 		lg(l, "data plane: AF_XDP requested but this build has no AF_XDP backend yet;"
 		      " use --backend afpacket or auto");
-		return 1;
+		goto fail;
 	}
 	if (strcmp(backend, "auto") != 0 && strcmp(backend, "afpacket") != 0) {
 		lg(l, "data plane: unknown backend '%s' (auto, afxdp, afpacket)", backend);
-		return 1;
+		goto fail;
 	}
 	l->nl = nl_open(o->log);
 	if (!l->nl) {
 		lg(l, "data plane: netlink: %s", strerror(errno));
-		return 1;
+		goto fail;
 	}
-	int r = nl_fib_fill(l->nl, f, t);
+	r = nl_fib_fill(l->nl, f, t);
 	if (r < 0) {
 		lg(l, "data plane: reading interfaces, routes and neighbours: %s", strerror(-r));
-		goto out;
+		goto fail;
 	}
 	for (unsigned i = 0; i < f->n_ifaces; i++) {
 		const struct fib_iface *fi = &f->ifaces[i];
@@ -555,25 +533,23 @@ int live_run(struct engine_params *ep, struct svc_table *t, struct fib *f,
 	}
 	lg(l, "data plane: %u routes, %u neighbours from the kernel and the config",
 	   f->n_routes, f->n_neighs);
+	/* The engine was created before the kernel's view was read in; it reads
+	 * the fib through its pointer, so tell it the fib changed. */
+	engine_set_fib(e, f);
 
-	l->e = engine_new(ep, f, t, now_ns());
-	if (!l->e) {
-		lg(l, "data plane: engine: out of memory");
-		goto out;
-	}
 	l->afp = afp_new(o->log);
 	if (!l->afp) {
 		lg(l, "data plane: %s", strerror(errno));
-		goto out;
+		goto fail;
 	}
 	if (open_ports(l, names, sizeof(names)) < 0)
-		goto out;
+		goto fail;
 
 	unsigned n_rules;
 	char *rules = nft_ruleset(l, &n_rules);
 	if (!rules) {
 		lg(l, "data plane: out of memory");
-		goto out;
+		goto fail;
 	}
 	r = nft_apply(rules);
 	free(rules);
@@ -582,44 +558,62 @@ int live_run(struct engine_params *ep, struct svc_table *t, struct fib *f,
 		      "kernel answers packets the engine owns (RST to VIP ports), so not starting%s",
 		   r == -ECHILD ? "nft reported an error" : strerror(-r),
 		   r == -ENOENT ? " (install nftables)" : "");
-		goto out;
+		goto fail;
 	}
 	l->nft_installed = true;
 	lg(l, "data plane: AF_PACKET on %s (AF_XDP not attached: not built yet); "
 	      "nftables table inet ulvs: %u drop rules", names, n_rules);
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0)
-		goto out;
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	struct itimerspec its = { .it_interval = { 0, TICK_NS }, .it_value = { 0, TICK_NS } };
-	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
-		lg(l, "data plane: signalfd/timerfd: %s", strerror(errno));
-		sigprocmask(SIG_SETMASK, &oldmask, NULL);
-		goto out;
+	for (unsigned i = 0; i < afp_n_ports(l->afp) && l->n_lports < ULVS_MAX_IFACES; i++) {
+		int fd = afp_port_rx_fd(l->afp, i);
+		if (fd < 0)
+			continue;
+		struct live_port *lp = &l->lports[l->n_lports];
+		*lp = (struct live_port){ .l = l, .port = i };
+		r = ev_fd_add(loop, fd, EV_READ, rx_cb, lp);
+		if (r < 0) {
+			lg(l, "data plane: event loop: %s", strerror(-r));
+			goto fail;
+		}
+		l->lport_fds[l->n_lports++] = fd;
 	}
+	r = ev_fd_add(loop, nl_event_fd(l->nl), EV_READ, nl_cb, l);
+	if (r < 0) {
+		lg(l, "data plane: event loop: %s", strerror(-r));
+		goto fail;
+	}
+	l->nl_registered = true;
+	l->tick = ev_timer_add(loop, TICK_NS / 1000000, tick_cb, l);
+	if (!l->tick)
+		goto fail;
 	resolve_dests(l);
-	rc = serve(l, sfd, tfd);
-	log_stats(l, "stopped");
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
-out:
+	return l;
+fail:
+	live_stop(l);
+	return NULL;
+}
+
+void live_stop(struct live *l)
+{
+	int r;
+
+	if (!l)
+		return;
+	if (l->afp)
+		log_stats(l, "stopped");
+	for (unsigned i = 0; i < l->n_lports; i++)
+		ev_fd_del(l->loop, l->lport_fds[i]);
+	if (l->nl_registered)
+		ev_fd_del(l->loop, nl_event_fd(l->nl));
+	if (l->tick)
+		ev_timer_cancel(l->loop, l->tick);
 	if (l->nft_installed) {
 		r = nft_apply("delete table inet ulvs\n");
 		if (r < 0)
 			lg(l, "data plane: removing nftables table inet ulvs failed; "
 			      "`nft delete table inet ulvs` does it by hand");
 	}
-	if (sfd >= 0)
-		close(sfd);
-	if (tfd >= 0)
-		close(tfd);
 	afp_free(l->afp);
-	if (l->e)
-		engine_free(l->e);
 	nl_close(l->nl);
-	return rc;
+	free(l);
 }

@@ -1,8 +1,8 @@
 /* Live packet I/O around the engine: interfaces, neighbours and routes from
  * the kernel over netlink (libmnl), packets over AF_XDP when it attaches and
- * AF_PACKET otherwise.  live_run() fills fib from the kernel (entries the
- * config declared in ulvs_defs win), serves until SIGINT/SIGTERM, and removes
- * everything it added on the way out.  Returns a process exit code. */
+ * AF_PACKET otherwise.  live_start() fills the fib from the kernel (entries
+ * the config declared in ulvs_defs win) and registers everything on the
+ * control thread's event loop; live_stop() removes everything it added. */
 #ifndef ULVS_IO_LIVE_H
 #define ULVS_IO_LIVE_H
 
@@ -10,13 +10,22 @@
 
 #include "core/engine.h"
 
+struct evloop;
+struct live;
+
 struct live_opts {
 	const char *backend;     /* "auto", "afxdp", "afpacket" */
 	FILE *log;
 	int verbose;
 };
 
-int live_run(struct engine_params *ep, struct svc_table *t, struct fib *f,
-	     const struct live_opts *o);
+/* Start the live data plane for engine e (over tables t and fib f, which it
+ * completes from the kernel) on loop: packet sockets, neighbour events and a
+ * 100 ms tick become loop events.  Returns NULL after logging why.  Opts must
+ * outlive the returned handle. */
+struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table *t,
+			struct fib *f, const struct live_opts *o);
+/* Log final counters, unregister, remove the nftables table, close. */
+void live_stop(struct live *l);
 
 #endif
