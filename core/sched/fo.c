@@ -6,20 +6,6 @@
  */
 #include "sched-int.h"
 
-static int fo_init(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
-
-static void fo_done(struct svc_table *t, struct svc *s)
-{
-}
-
-static int fo_update(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
-
 static struct dest *fo_pick(struct svc_table *t, struct svc *s, const struct sched_key *k,
 			    uint64_t now_ns)
 {
@@ -39,8 +25,5 @@ static struct dest *fo_pick(struct svc_table *t, struct svc *s, const struct sch
 
 const struct sched_ops sched_fo_ops = {
 	.name = "fo",
-	.init = fo_init,
-	.done = fo_done,
-	.update = fo_update,
 	.pick = fo_pick,
 };

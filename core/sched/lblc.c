@@ -80,12 +80,8 @@ static void lblc_done(struct svc_table *t, struct svc *s)
 	s->sched_data = NULL;
 }
 
-/* Cached choices survive weight changes as in the kernel; an entry whose
- * dest left the service is refused at lookup time. */
-static int lblc_update(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
+/* No update(): cached choices survive weight changes as in the kernel; an
+ * entry whose dest left the service is refused at lookup time. */
 
 /* The kernel's is_overloaded(): busier than its weight while another
  * server is less than half busy. */
@@ -159,6 +155,5 @@ const struct sched_ops sched_lblc_ops = {
 	.name = "lblc",
 	.init = lblc_init,
 	.done = lblc_done,
-	.update = lblc_update,
 	.pick = lblc_pick,
 };

@@ -87,11 +87,6 @@ static void lblcr_done(struct svc_table *t, struct svc *s)
 	s->sched_data = NULL;
 }
 
-static int lblcr_update(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
-
 /* A set member that still belongs to this service, else NULL. */
 static struct dest *lblcr_member(struct svc_table *t, const struct svc *s, uint32_t id)
 {
@@ -249,6 +244,5 @@ const struct sched_ops sched_lblcr_ops = {
 	.name = "lblcr",
 	.init = lblcr_init,
 	.done = lblcr_done,
-	.update = lblcr_update,
 	.pick = lblcr_pick,
 };

@@ -7,20 +7,6 @@
  */
 #include "sched-int.h"
 
-static int lc_init(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
-
-static void lc_done(struct svc_table *t, struct svc *s)
-{
-}
-
-static int lc_update(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
-
 static struct dest *lc_pick(struct svc_table *t, struct svc *s, const struct sched_key *k,
 			    uint64_t now_ns)
 {
@@ -44,8 +30,5 @@ static struct dest *lc_pick(struct svc_table *t, struct svc *s, const struct sch
 
 const struct sched_ops sched_lc_ops = {
 	.name = "lc",
-	.init = lc_init,
-	.done = lc_done,
-	.update = lc_update,
 	.pick = lc_pick,
 };

@@ -7,20 +7,6 @@
  */
 #include "sched-int.h"
 
-static int ovf_init(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
-
-static void ovf_done(struct svc_table *t, struct svc *s)
-{
-}
-
-static int ovf_update(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
-
 static struct dest *ovf_pick(struct svc_table *t, struct svc *s, const struct sched_key *k,
 			     uint64_t now_ns)
 {
@@ -46,8 +32,5 @@ static struct dest *ovf_pick(struct svc_table *t, struct svc *s, const struct sc
 
 const struct sched_ops sched_ovf_ops = {
 	.name = "ovf",
-	.init = ovf_init,
-	.done = ovf_done,
-	.update = ovf_update,
 	.pick = ovf_pick,
 };

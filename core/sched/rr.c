@@ -14,10 +14,6 @@ static int rr_init(struct svc_table *t, struct svc *s)
 	return 0;
 }
 
-static void rr_done(struct svc_table *t, struct svc *s)
-{
-}
-
 /* ip_vs_rr_del_dest() steps the cursor back when its dest goes; with a
  * whole-list update all we can keep is a position that still exists. */
 static int rr_update(struct svc_table *t, struct svc *s)
@@ -53,7 +49,6 @@ static struct dest *rr_pick(struct svc_table *t, struct svc *s, const struct sch
 const struct sched_ops sched_rr_ops = {
 	.name = "rr",
 	.init = rr_init,
-	.done = rr_done,
 	.update = rr_update,
 	.pick = rr_pick,
 };

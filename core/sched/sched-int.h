@@ -41,11 +41,38 @@ uint64_t sched_dests_digest(const struct svc_table *t, const struct svc *s);
 /* Greatest common divisor; sched_gcd(0, b) == b. */
 uint32_t sched_gcd(uint32_t a, uint32_t b);
 
-/* Weighted least-connection choice over the whole service, as
- * ip_vs_wlc.c and the "no usable cache entry" path of lblc/lblcr do it:
- * overhead/weight is minimised by cross-multiplying; ties keep the first.
- * NULL when no dest is present, not overloaded and of positive weight. */
+/* The dest minimising overhead(d) / weight, compared by cross-multiplying
+ * (h1 * w2 > h2 * w1, 64-bit) so no division is needed; the first present,
+ * non-overloaded dest of positive weight seeds the search and later ones
+ * replace it only when strictly less loaded, so ties keep list order - the
+ * loop of ip_vs_wlc.c and ip_vs_sed.c.  NULL when no dest qualifies.
+ * Inline so each caller's overhead function is folded in.  O(dests). */
+static inline struct dest *sched_least_weighted(struct svc_table *t, const struct svc *s,
+						uint64_t (*overhead)(const struct dest *))
+{
+	struct dest *least = NULL;
+	uint64_t loh = 0;
+
+	for (uint32_t i = 0; i < s->n_dests; i++) {
+		struct dest *d = svc_dest(t, s, i);
+		uint64_t doh;
+
+		if (!sched_dest_present(d) || sched_dest_overloaded(d) || d->weight <= 0)
+			continue;
+		doh = overhead(d);
+		if (!least || loh * (uint64_t)d->weight > doh * (uint64_t)least->weight) {
+			least = d;
+			loh = doh;
+		}
+	}
+	return least;
+}
+
+/* wlc's choice: overhead (activeconns << 8) + inactconns; lblc and lblcr
+ * fall back to exactly this when their cache has nothing usable. */
 struct dest *sched_wlc_least(struct svc_table *t, const struct svc *s);
+/* sed's choice: overhead activeconns + 1 (nq falls back to it). */
+struct dest *sched_sed_least(struct svc_table *t, const struct svc *s);
 
 /* Host-order fold of an address as the kernel's hash keys take it:
  * the IPv4 address, or the XOR of the four IPv6 words. */

@@ -21,6 +21,7 @@ struct sched_key {
 
 struct sched_ops {
 	const char *name;
+	/* init, done and update may be NULL for schedulers without state. */
 	/* Allocate private state for s; 0 or -ENOMEM. */
 	int (*init)(struct svc_table *t, struct svc *s);
 	/* Free private state. */

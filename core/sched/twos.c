@@ -41,11 +41,6 @@ static void twos_done(struct svc_table *t, struct svc *s)
 	s->sched_data = NULL;
 }
 
-static int twos_update(struct svc_table *t, struct svc *s)
-{
-	return 0;
-}
-
 static inline bool twos_eligible(const struct dest *d)
 {
 	return sched_dest_present(d) && !sched_dest_overloaded(d) && d->weight > 0;
@@ -97,6 +92,5 @@ const struct sched_ops sched_twos_ops = {
 	.name = "twos",
 	.init = twos_init,
 	.done = twos_done,
-	.update = twos_update,
 	.pick = twos_pick,
 };
