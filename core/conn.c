@@ -376,6 +376,22 @@ const struct conn_timeouts *conn_table_timeouts(const struct conn_table *ct)
 
 /* ---- lookup ------------------------------------------------------------- */
 
+uint32_t conn_prefetch_bucket(const struct conn_table *ct, uint8_t af, uint8_t proto,
+			      const union ulvs_addr *saddr, uint16_t sport,
+			      const union ulvs_addr *daddr, uint16_t dport)
+{
+	uint32_t b = key_hash(ct, kind_of(af, proto), saddr, sport, daddr, dport) & ct->bucket_mask;
+	__builtin_prefetch(&ct->bucket[b]);
+	return b;
+}
+
+void conn_prefetch_entry(const struct conn_table *ct, uint32_t bucket)
+{
+	uint32_t e = ct->bucket[bucket & ct->bucket_mask];
+	if (e != CONN_NONE)
+		__builtin_prefetch(&ct->pool[e >> 1]);
+}
+
 struct conn *conn_lookup(struct conn_table *ct, uint8_t af, uint8_t proto,
 			 const union ulvs_addr *saddr, uint16_t sport,
 			 const union ulvs_addr *daddr, uint16_t dport, enum conn_dir *dir)

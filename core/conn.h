@@ -49,6 +49,16 @@ struct conn *conn_lookup(struct conn_table *ct, uint8_t af, uint8_t proto,
 			 const union ulvs_addr *saddr, uint16_t sport,
 			 const union ulvs_addr *daddr, uint16_t dport, enum conn_dir *dir);
 
+/* Batch prefetch, to overlap the cache misses of a batch's lookups (the
+ * table is far larger than the caches at 1M connections): call
+ * conn_prefetch_bucket for every packet of a batch, then
+ * conn_prefetch_entry with the returned bucket for every packet, then do
+ * the lookups.  Hints only: the table may change in between. */
+uint32_t conn_prefetch_bucket(const struct conn_table *ct, uint8_t af, uint8_t proto,
+			      const union ulvs_addr *saddr, uint16_t sport,
+			      const union ulvs_addr *daddr, uint16_t dport);
+void conn_prefetch_entry(const struct conn_table *ct, uint32_t bucket);
+
 /* Insert a new connection filled from tmpl (tuple, dest, svc, fwd, state,
  * flags).  Both keys are hashed and the timer armed at now + the state's
  * timeout.  Returns NULL when the table is full (counted in stats) - existing
