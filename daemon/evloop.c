@@ -116,6 +116,11 @@ void ev_free(struct evloop *l)
 			close(w->fd);
 		free(w);
 	}
+	while (l->graveyard) {
+		struct watch *w = l->graveyard;
+		l->graveyard = w->next;
+		free(w);
+	}
 	for (unsigned i = 0; i < l->n_heap; i++)
 		free(l->heap[i]);
 	free(l->heap);
@@ -335,11 +340,11 @@ static void child_kill_cb(struct evloop *l, void *arg)
 	if (!w->timed_out) {
 		/* keepalived does the same: TERM at the timeout, KILL if it lingers */
 		w->timed_out = true;
-		kill(w->pid, SIGTERM);
+		kill(-w->pid, SIGTERM); /* the group: what the script started, too */
 		w->kill_timer = ev_timer_add(l, EV_KILL_GRACE_MS, child_kill_cb, w);
 	} else if (!w->killed_hard) {
 		w->killed_hard = true;
-		kill(w->pid, SIGKILL);
+		kill(-w->pid, SIGKILL);
 	}
 }
 
@@ -393,6 +398,7 @@ pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_chi
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	setpgid(pid, pid); /* also here: no race with an early timeout kill */
 	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pfd < 0) {
 		r = -errno;
