@@ -1,8 +1,9 @@
 /* The live director: engine + kernel's network view + packet sockets.
  *
  * live_run() copies interfaces, routes and neighbours from the kernel into
- * the fib (netlink.c), opens the packet backend, tells the kernel to keep
- * its hands off the packets the engine owns, and runs one event loop:
+ * the fib (netlink.c), opens the packet backend (AF_XDP, see afxdp.h, or
+ * AF_PACKET), tells the kernel to keep its hands off the packets the engine
+ * owns, and runs one event loop:
  * packets in -> engine_process() -> TX verdicts out; neighbour notifications
  * as they come; every 100 ms the engine's timers, every second a full
  * neighbour re-read and a resolution request for every real server whose
@@ -18,8 +19,9 @@
  * the director itself (health check answers are).  ARP and ICMP echo to a
  * VIP still reach the kernel, which answers them as the VIP's owner.  The
  * table is replaced atomically at start (a crashed predecessor's leftovers
- * go with it) and deleted at exit.  AF_XDP will make this unnecessary: its
- * XDP program steals the frames instead of copying them.
+ * go with it) and deleted at exit.  AF_XDP needs none of this: its XDP
+ * program steals the frames instead of copying them.  --backend auto tries
+ * AF_XDP first and falls back to AF_PACKET, saying why.
  *
  * The engine transmits on its own, so IPv4/IPv6 forwarding on the director
  * can stay off.
@@ -40,6 +42,7 @@
 #include "core/fib.h"
 #include "core/service.h"
 #include "io/afpacket.h"
+#include "io/afxdp.h"
 #include "io/netlink.h"
 #include "daemon/evloop.h"
 
@@ -47,6 +50,7 @@
 #define TICKS_PER_REFRESH 10
 #define RX_ROUNDS 16          /* batches per socket per poll round: fairness */
 #define RESOLVE_PER_SEC 64    /* kernel resolution requests, all causes */
+#define MAX_RX_FDS 256        /* AF_XDP: one socket per interface and queue */
 
 struct live {
 	struct evloop *loop;
@@ -55,6 +59,7 @@ struct live {
 	struct fib *f;
 	struct nl_ctx *nl;
 	struct afp *afp;
+	struct afxdp *axp;       /* set: AF_XDP is the backend, afp unused */
 	const struct live_opts *o;
 	uint64_t last_no_neigh;
 	unsigned resolve_budget;
@@ -66,8 +71,8 @@ struct live {
 	struct live_port {
 		struct live *l;
 		unsigned port;
-	} lports[ULVS_MAX_IFACES];
-	int lport_fds[ULVS_MAX_IFACES];
+	} lports[MAX_RX_FDS];
+	int lport_fds[MAX_RX_FDS];
 	struct pkt pkts[ULVS_MAX_BATCH];
 	struct verdict v[ULVS_MAX_BATCH];
 };
@@ -332,9 +337,11 @@ static int open_ports(struct live *l, char *names, size_t names_len)
 			      "nothing is sent on it", fi->name);
 			continue;
 		}
-		int r = afp_port_add(l->afp, (uint16_t)i, fi->os_ifindex, want[i]);
+		int r = l->axp ? afxdp_port_add(l->axp, (uint16_t)i, fi->os_ifindex, want[i])
+			       : afp_port_add(l->afp, (uint16_t)i, fi->os_ifindex, want[i]);
 		if (r < 0) {
-			lg(l, "data plane: AF_PACKET socket on %s: %s", fi->name, strerror(-r));
+			lg(l, "data plane: %s port on %s: %s", l->axp ? "AF_XDP" : "AF_PACKET",
+			   fi->name, strerror(-r));
 			return r;
 		}
 		if (want[i] && used + strlen(fi->name) + 3 < names_len)
@@ -420,8 +427,50 @@ static void after_batch(struct live *l, struct pkt *pkts, const struct verdict *
 
 /* --- the loop ------------------------------------------------------------- */
 
+static void log_stats_afxdp(const struct live *l, const char *when)
+{
+	const struct engine_stats *st = engine_stats(l->e);
+	const struct afxdp_stats *xs = afxdp_stats(l->axp);
+
+	lg(l, "data plane %s: rx %llu tx %llu pass %llu drop %llu conns %llu; "
+	      "af_xdp rx %llu (%llu csum completed) tx %llu; xdp seen %llu owned: vip %llu "
+	      "mark %llu laddr %llu nat_reply %llu icmp %llu frag %llu",
+	   when, (unsigned long long)st->rx, (unsigned long long)st->tx,
+	   (unsigned long long)st->pass, (unsigned long long)st->drop,
+	   (unsigned long long)st->new_conns, (unsigned long long)xs->rx_pkts,
+	   (unsigned long long)xs->rx_csum_completed, (unsigned long long)xs->tx_pkts,
+	   (unsigned long long)xs->steer_seen, (unsigned long long)xs->steer_vip,
+	   (unsigned long long)xs->steer_mark, (unsigned long long)xs->steer_laddr,
+	   (unsigned long long)xs->steer_nat_reply, (unsigned long long)xs->steer_icmp,
+	   (unsigned long long)xs->steer_frag);
+	for (unsigned r = 1; r < DROP_REASON_MAX; r++)
+		if (st->drops[r])
+			lg(l, "  drop %s: %llu", drop_reason_name(r), (unsigned long long)st->drops[r]);
+	const struct { const char *name; uint64_t v; } ad[] = {
+		{ "afxdp_rx_pass_lost", xs->rx_pass_lost },
+		{ "afxdp_tx_ring_full", xs->tx_drop_ring_full },
+		{ "afxdp_tx_no_port", xs->tx_drop_no_port },
+		{ "afxdp_tx_too_big", xs->tx_drop_too_big },
+		{ "afxdp_tx_no_frame", xs->tx_drop_no_frame },
+		{ "afxdp_tx_kick_err", xs->tx_kick_err },
+		{ "afxdp_xdp_no_socket", xs->steer_no_xsk },
+		{ "afxdp_kernel_rx_dropped", xs->k_rx_dropped },
+		{ "afxdp_kernel_rx_ring_full", xs->k_rx_ring_full },
+		{ "afxdp_kernel_fill_empty", xs->k_fill_empty },
+		{ "afxdp_kernel_rx_invalid", xs->k_rx_invalid },
+		{ "afxdp_kernel_tx_invalid", xs->k_tx_invalid },
+	};
+	for (unsigned i = 0; i < sizeof(ad) / sizeof(ad[0]); i++)
+		if (ad[i].v)
+			lg(l, "  drop %s: %llu", ad[i].name, (unsigned long long)ad[i].v);
+}
+
 static void log_stats(const struct live *l, const char *when)
 {
+	if (l->axp) {
+		log_stats_afxdp(l, when);
+		return;
+	}
 	const struct engine_stats *st = engine_stats(l->e);
 	const struct afp_stats *as = afp_stats(l->afp);
 
@@ -456,11 +505,15 @@ static void rx_cb(struct evloop *loop, int fd, uint32_t events, void *arg)
 	struct live *l = lp->l;
 
 	for (unsigned round = 0; round < RX_ROUNDS; round++) {
-		unsigned n = afp_rx(l->afp, lp->port, l->pkts, ULVS_MAX_BATCH);
+		unsigned n = l->axp ? afxdp_rx(l->axp, lp->port, l->pkts, ULVS_MAX_BATCH)
+				    : afp_rx(l->afp, lp->port, l->pkts, ULVS_MAX_BATCH);
 		if (!n)
 			break;
 		engine_process(l->e, l->pkts, l->v, n, now_ns());
-		afp_tx(l->afp, l->pkts, l->v, n);
+		if (l->axp)
+			afxdp_tx(l->axp, l->pkts, l->v, n);
+		else
+			afp_tx(l->afp, l->pkts, l->v, n);
 		after_batch(l, l->pkts, l->v, n);
 	}
 }
@@ -487,8 +540,40 @@ static void tick_cb(struct evloop *loop, void *arg)
 		if (c < 0)
 			lg(l, "data plane: neighbour refresh: %s", strerror(-c));
 		resolve_dests(l);
+		/* The XDP maps follow table reloads and the director's
+		 * addresses (VRRP adds and removes them). */
+		if (l->axp && (c = afxdp_sync(l->axp, engine_services(l->e))) < 0)
+			lg(l, "data plane: AF_XDP map update: %s", strerror(-c));
 	}
 	l->tick = ev_timer_add(loop, TICK_NS / 1000000, tick_cb, l);
+}
+
+/* AF_XDP on the interfaces open_ports() picks; 0, or -errno with why
+ * filled and nothing left behind. */
+static int start_afxdp(struct live *l, char *names, size_t names_len, char *why, size_t why_len)
+{
+	const char *no = afxdp_unsupported(l->t);
+	int r;
+
+	if (no) {
+		snprintf(why, why_len, "%s", no);
+		return -EOPNOTSUPP;
+	}
+	l->axp = afxdp_new(l->o->log);
+	if (!l->axp) {
+		snprintf(why, why_len, "%s", strerror(errno));
+		return -ENOMEM;
+	}
+	r = open_ports(l, names, names_len);
+	if (r < 0)
+		snprintf(why, why_len, "interfaces: %s", strerror(-r));
+	else
+		r = afxdp_start(l->axp, l->t, why, why_len);
+	if (r < 0) {
+		afxdp_free(l->axp);
+		l->axp = NULL;
+	}
+	return r;
 }
 
 struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table *t,
@@ -503,12 +588,8 @@ struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table 
 		return NULL;
 	*l = (struct live){ .loop = loop, .e = e, .t = t, .f = f, .o = o,
 			    .resolve_budget = RESOLVE_PER_SEC };
-	if (strcmp(backend, "afxdp") == 0) {
-		lg(l, "data plane: AF_XDP requested but this build has no AF_XDP backend yet;"
-		      " use --backend afpacket or auto");
-		goto fail;
-	}
-	if (strcmp(backend, "auto") != 0 && strcmp(backend, "afpacket") != 0) {
+	if (strcmp(backend, "auto") != 0 && strcmp(backend, "afpacket") != 0 &&
+	    strcmp(backend, "afxdp") != 0) {
 		lg(l, "data plane: unknown backend '%s' (auto, afxdp, afpacket)", backend);
 		goto fail;
 	}
@@ -537,6 +618,23 @@ struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table 
 	 * the fib through its pointer, so tell it the fib changed. */
 	engine_set_fib(e, f);
 
+	if (strcmp(backend, "afpacket") != 0) {
+		char why[256] = "";
+		r = start_afxdp(l, names, sizeof(names), why, sizeof(why));
+		if (r == 0) {
+			lg(l, "data plane: backend AF_XDP (%s) on %s: %s; XDP program attached alone "
+			      "with bpf_xdp_attach (libxdp's multi-program dispatcher needs freplace, "
+			      "which this kernel may refuse); no nftables rules needed",
+			   afxdp_copy_mode(l->axp) ? "copy mode" : "zero-copy", names,
+			   afxdp_describe(l->axp));
+			goto registered;
+		}
+		if (strcmp(backend, "afxdp") == 0) {
+			lg(l, "data plane: --backend afxdp: AF_XDP unavailable: %s", why);
+			goto fail;
+		}
+		lg(l, "data plane: AF_XDP unavailable (%s); falling back to AF_PACKET", why);
+	}
 	l->afp = afp_new(o->log);
 	if (!l->afp) {
 		lg(l, "data plane: %s", strerror(errno));
@@ -561,11 +659,13 @@ struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table 
 		goto fail;
 	}
 	l->nft_installed = true;
-	lg(l, "data plane: AF_PACKET on %s (AF_XDP not attached: not built yet); "
-	      "nftables table inet ulvs: %u drop rules", names, n_rules);
+	lg(l, "data plane: backend AF_PACKET on %s; nftables table inet ulvs: %u drop rules",
+	   names, n_rules);
 
-	for (unsigned i = 0; i < afp_n_ports(l->afp) && l->n_lports < ULVS_MAX_IFACES; i++) {
-		int fd = afp_port_rx_fd(l->afp, i);
+registered:;
+	unsigned n_rx = l->axp ? afxdp_n_rx(l->axp) : afp_n_ports(l->afp);
+	for (unsigned i = 0; i < n_rx && l->n_lports < MAX_RX_FDS; i++) {
+		int fd = l->axp ? afxdp_rx_fd(l->axp, i) : afp_port_rx_fd(l->afp, i);
 		if (fd < 0)
 			continue;
 		struct live_port *lp = &l->lports[l->n_lports];
@@ -599,7 +699,7 @@ void live_stop(struct live *l)
 
 	if (!l)
 		return;
-	if (l->afp)
+	if (l->afp || l->axp)
 		log_stats(l, "stopped");
 	for (unsigned i = 0; i < l->n_lports; i++)
 		ev_fd_del(l->loop, l->lport_fds[i]);
@@ -614,6 +714,7 @@ void live_stop(struct live *l)
 			      "`nft delete table inet ulvs` does it by hand");
 	}
 	afp_free(l->afp);
+	afxdp_free(l->axp);
 	nl_close(l->nl);
 	free(l);
 }

@@ -161,10 +161,10 @@ EOF
 
 ip netns exec "$P-dir" "$ULVSD" -f "$TMP/keepalived.conf" -l > "$TMP/ulvsd.log" 2>&1 &
 PIDS+=($!)
-# Ready when its nftables table is in place (at most 5 s).
+# Ready when it has said which packet backend it runs (at most 5 s).
 ready=
 for _ in $(seq 50); do
-	if nsx dir nft list table inet ulvs >/dev/null 2>&1; then ready=1; break; fi
+	if grep -q "data plane: backend" "$TMP/ulvsd.log" 2>/dev/null; then ready=1; break; fi
 	kill -0 "${PIDS[0]}" 2>/dev/null || break
 	sleep 0.1
 done

@@ -182,13 +182,15 @@ def build_nat_topology(tag):
     return t
 
 
-def start_ulvsd(t, conf_text, name="dir"):
+def start_ulvsd(t, conf_text, name="dir", backend="afpacket"):
     """Writes conf_text, starts ulvsd in namespace name and waits (<= 5 s) until
-    its nftables table is in place.  Returns (Popen, log path)."""
+    its nftables table is in place.  Returns (Popen, log path).  The AF_PACKET
+    backend is the one that installs that table (--backend auto prefers AF_XDP,
+    which needs none; test_afxdp.py covers it)."""
     conf = t.tmp / "keepalived.conf"
     conf.write_text(conf_text)
     log = t.tmp / "ulvsd.log"
-    p = t.spawn(name, ULVSD, "-f", str(conf), "-l", log=log)
+    p = t.spawn(name, ULVSD, "-f", str(conf), "-l", "--backend", backend, log=log)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         if p.poll() is not None:
