@@ -623,6 +623,38 @@ enum conn_state conn_update(struct conn_table *ct, struct conn *c, enum conn_dir
 	return old;
 }
 
+enum conn_state conn_sync_state(struct conn_table *ct, struct conn *c, enum conn_state s,
+				uint32_t expire_ms, uint64_t now_ns)
+{
+	enum conn_state old = (enum conn_state)c->state;
+	uint32_t now = table_ms(ct, now_ns);
+	uint32_t e;
+
+	if (!(c->flags & CONN_F_TEMPLATE)) {
+		if ((unsigned)s >= CS_MAX)
+			s = CS_NONE;
+		if (s != CS_ESTABLISHED)
+			c->flags |= CONN_F_INACTIVE;
+		else
+			c->flags &= ~CONN_F_INACTIVE;
+		c->state = (uint8_t)s;
+		c->timeout = ct->to.ms[s];
+	}
+	if (expire_ms > CONN_TIMEOUT_MAX)
+		expire_ms = CONN_TIMEOUT_MAX;
+	/* conn_rearm with an explicit lifetime: the peer's remaining time, not
+	 * this state's full timeout. */
+	e = now + expire_ms;
+	if (ms_before(e, c->expires)) {
+		wheel_unlink(ct, c);
+		c->expires = e;
+		wheel_link(ct, c);
+	} else {
+		c->expires = e;
+	}
+	return old;
+}
+
 /* ---- expiry ------------------------------------------------------------- */
 
 unsigned conn_expire(struct conn_table *ct, uint64_t now_ns, unsigned max)
@@ -704,6 +736,24 @@ void conn_foreach(struct conn_table *ct, int (*fn)(void *arg, const struct conn 
 	for (uint32_t i = 0; i < ct->used_hw; i++)
 		if (ct->pool[i].state != STATE_FREE && fn(arg, &ct->pool[i]))
 			return;
+}
+
+bool conn_walk(struct conn_table *ct, uint32_t *cursor, uint32_t max_slots,
+	       int (*fn)(void *arg, const struct conn *c), void *arg)
+{
+	uint32_t i = *cursor;
+
+	for (uint32_t n = 0; i < ct->used_hw && n < max_slots; i++, n++)
+		if (ct->pool[i].state != STATE_FREE && fn(arg, &ct->pool[i])) {
+			*cursor = i + 1;
+			return *cursor >= ct->used_hw ? (*cursor = 0, true) : false;
+		}
+	if (i >= ct->used_hw) {
+		*cursor = 0;
+		return true;
+	}
+	*cursor = i;
+	return false;
 }
 
 uint32_t conn_count(const struct conn_table *ct)

@@ -116,6 +116,15 @@ static inline int conn_active_delta(uint16_t flags_before, const struct conn *c)
  * template is refreshed with its own timeout (IPVS ip_vs_conn_put). */
 void conn_touch(struct conn_table *ct, struct conn *c, uint64_t now_ns);
 
+/* Connection sync, backup side: put c in state s as the master reported it
+ * (CONN_F_INACTIVE follows the state as in conn_update; the caller mirrors
+ * the active/inactive move on the dest with conn_active_delta()) and arm its
+ * expiry at now + expire_ms, the lifetime the master had left.  The state's
+ * own timeout is reloaded for the next update.  Templates keep their state
+ * and persistence timeout; only the expiry moves.  Returns the old state. */
+enum conn_state conn_sync_state(struct conn_table *ct, struct conn *c, enum conn_state s,
+				uint32_t expire_ms, uint64_t now_ns);
+
 /* Expire at most max connections whose time has come; returns how many
  * (a template freed together with its last controlled connection counts
  * too, so the figure can pass max by the number of such templates).
@@ -135,6 +144,13 @@ void conn_free(struct conn_table *ct, struct conn *c);
 /* Iteration for listings (ipvsadm -c) on a quiesced table; fn returns
  * non-zero to stop.  O(capacity). */
 void conn_foreach(struct conn_table *ct, int (*fn)(void *arg, const struct conn *c), void *arg);
+/* Resumable conn_foreach (connection sync's paced refresh): visit at most
+ * max_slots pool slots from *cursor (start at 0), calling fn on the live
+ * ones; fn returns non-zero to pause after that connection.  *cursor is left
+ * where to resume; returns true when the walk reached the end of the table
+ * (then *cursor is 0 again).  O(max_slots). */
+bool conn_walk(struct conn_table *ct, uint32_t *cursor, uint32_t max_slots,
+	       int (*fn)(void *arg, const struct conn *c), void *arg);
 uint32_t conn_count(const struct conn_table *ct);
 uint32_t conn_capacity(const struct conn_table *ct);
 const struct conn_stats *conn_table_stats(const struct conn_table *ct);

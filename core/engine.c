@@ -55,7 +55,17 @@ struct engine {
 	/* one-packet scheduling (ipvsadm -o): the connection lives for one
 	 * packet only and never enters the table */
 	struct conn onepkt;
+	/* connection observer (sync): a pointer and an argument, nothing
+	 * allocated; called on creation and on every state change */
+	engine_conn_cb conn_cb;
+	void *conn_cb_arg;
 };
+
+static inline void conn_event(struct engine *e, const struct conn *c, enum engine_conn_event ev)
+{
+	if (e->conn_cb)
+		e->conn_cb(e->conn_cb_arg, c, ev);
+}
 
 /* --- names ----------------------------------------------------------------- */
 
@@ -280,7 +290,8 @@ static void engine_conn_update(struct engine *e, struct conn *c, enum conn_dir d
 
 	if (c == &e->onepkt)
 		return;
-	conn_update(e->ct, c, dir, tcp_flags, now);
+	if (conn_update(e->ct, c, dir, tcp_flags, now) != (enum conn_state)c->state)
+		conn_event(e, c, ENGINE_CONN_STATE);
 	delta = conn_active_delta(before, c);
 	d = delta ? conn_dest(e, c) : NULL;
 	if (!d)
@@ -562,6 +573,7 @@ static enum drop_reason sched_persist(struct engine *e, struct svc *s, const str
 	if (!tp)
 		return DROP_CONN_TABLE_FULL;
 	dest_bind(d, tp);
+	conn_event(e, tp, ENGINE_CONN_NEW);
 	*out = d;
 	*tout = tp;
 	return DROP_NONE;
@@ -684,6 +696,7 @@ static enum drop_reason engine_schedule(struct engine *e, struct svc *s, const s
 		dest_bind(d, c);
 		if (tp)
 			conn_set_control(e->ct, c, tp);
+		conn_event(e, c, ENGINE_CONN_NEW);
 	}
 	d->stats.conns++;
 	s->stats.conns++;
@@ -964,6 +977,189 @@ void engine_set_fib(struct engine *e, const struct fib *fib)
 void engine_set_timeouts(struct engine *e, const struct conn_timeouts *to)
 {
 	conn_table_set_timeouts(e->ct, to);
+}
+
+void engine_set_conn_cb(struct engine *e, engine_conn_cb cb, void *arg)
+{
+	e->conn_cb = cb;
+	e->conn_cb_arg = arg;
+}
+
+/* --- connections learned from a peer (connection sync) -------------------- */
+
+static struct dest *import_find_dest(struct svc_table *t, const struct svc *s,
+				     const struct conn *in)
+{
+	for (uint32_t i = 0; i < s->n_dests; i++) {
+		struct dest *d = svc_dest(t, s, i);
+		/* a portless real server of a port-zero or fwmark service took
+		 * the packet's port (engine_schedule) */
+		if (d->af == in->af && addr_eq(&d->addr, &in->daddr) &&
+		    (d->port == in->dport || !d->port))
+			return d;
+	}
+	if (s->sorry_dest >= 0 && (uint32_t)s->sorry_dest < t->n_dests) {
+		struct dest *d = &t->dests[s->sorry_dest];
+		if (d->af == in->af && addr_eq(&d->addr, &in->daddr) &&
+		    (d->port == in->dport || !d->port))
+			return d;
+	}
+	return NULL;
+}
+
+/* Apply a state from the peer, with the active/inactive move on the dest. */
+static void import_state(struct engine *e, struct conn *c, enum conn_state st,
+			 uint32_t expire_ms, uint64_t now)
+{
+	uint16_t before = c->flags;
+	int delta;
+	struct dest *d;
+
+	conn_sync_state(e->ct, c, st, expire_ms, now);
+	delta = conn_active_delta(before, c);
+	d = delta ? conn_dest(e, c) : NULL;
+	if (!d)
+		return;
+	if (delta > 0) {
+		if (d->inactconns)
+			d->inactconns--;
+		d->activeconns++;
+	} else {
+		if (d->activeconns)
+			d->activeconns--;
+		d->inactconns++;
+	}
+	dest_update_overload(d);
+}
+
+int engine_conn_import(struct engine *e, const struct conn *in, uint32_t fwmark,
+		       uint32_t expire_ms, uint64_t now_ns)
+{
+	struct svc_table *t = e->svcs;
+	bool tmpl = in->flags & CONN_F_TEMPLATE;
+	uint8_t proto = in->proto;
+	uint16_t vport = in->vport;
+	struct svc *s;
+	struct dest *d;
+	struct conn c, *old;
+	enum conn_dir dir;
+
+	if (!t || (in->af != ULVS_AF_INET && in->af != ULVS_AF_INET6) || in->fwd >= FWD_MAX)
+		return -EINVAL;
+	if (!tmpl && proto != IPPROTO_TCP_ && proto != IPPROTO_UDP_)
+		return -EPROTONOSUPPORT;
+	if (tmpl && (in->flags & CONN_F_FWMARK)) {
+		/* a fwmark template: proto 0, the mark in vaddr (sched_persist) */
+		const uint8_t *m = in->vaddr.b;
+		fwmark = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+	}
+	s = svc_lookup(t, (enum ulvs_af)in->af, tmpl && !proto ? IPPROTO_TCP_ : proto,
+		       &in->vaddr, vport, fwmark);
+	if (tmpl && !s && !proto)
+		s = svc_lookup(t, (enum ulvs_af)in->af, IPPROTO_UDP_, &in->vaddr, vport, fwmark);
+	if (!s)
+		return -ENOENT;
+	d = import_find_dest(t, s, in);
+	if (!d)
+		return -ENOENT;
+
+	if (tmpl) {
+		old = conn_tmpl_lookup(e->ct, in->af, proto, &in->caddr, in->cport, &in->vaddr,
+				       in->vport);
+		if (old && old->dest_id != d->id) {
+			conn_free(e->ct, old);
+			old = NULL;
+		}
+		if (old) {
+			conn_sync_state(e->ct, old, CS_NONE, expire_ms, now_ns);
+			return 0;
+		}
+		c = *in;
+		c.dest_id = d->id;
+		c.svc_id = s->id;
+		c.control = CONN_NONE;
+		c.laddr = in->caddr;
+		old = conn_tmpl_insert(e->ct, &c, s->timeout * 1000u, now_ns);
+		if (!old)
+			return -ENOSPC;
+		dest_bind(d, old);
+		conn_sync_state(e->ct, old, CS_NONE, expire_ms, now_ns);
+		return 0;
+	}
+
+	old = conn_lookup(e->ct, in->af, proto, &in->caddr, in->cport, &in->vaddr, in->vport, &dir);
+	if (old && dir != CONN_DIR_IN)
+		return -EEXIST; /* the tuple is another connection's reply key */
+	if (old && (old->dest_id != d->id || old->dport != in->dport || old->fwd != in->fwd ||
+		    (in->fwd == FWD_FNAT &&
+		     (!addr_eq(&old->laddr, &in->laddr) || old->lport != in->lport)))) {
+		/* ip_vs_proc_conn: the client's tuple now goes elsewhere.  An
+		 * inactive report may be the last word on the connection that
+		 * was replaced; only an active one replaces. */
+		if (in->flags & CONN_F_INACTIVE)
+			return 0;
+		conn_free(e->ct, old);
+		old = NULL;
+	}
+	if (old) {
+		old->flags |= in->flags & (CONN_F_OUT_SEEN | CONN_F_OUT_NONSYN | CONN_F_TOA_DONE);
+		import_state(e, old, (enum conn_state)in->state, expire_ms, now_ns);
+		return 0;
+	}
+
+	c = *in;
+	c.dest_id = d->id;
+	c.svc_id = s->id;
+	c.control = CONN_NONE;
+	c.flags &= CONN_F_OUT_SEEN | CONN_F_OUT_NONSYN | CONN_F_TOA_DONE | CONN_F_SORRY;
+	if (c.fwd == FWD_FNAT) {
+		struct lport_pool *lp = engine_lpool(e, c.af, &c.laddr);
+		int r;
+
+		if (!lp)
+			return -EADDRNOTAVAIL;
+		r = lport_take(lp, c.lport);
+		if (r)
+			return r == -EBUSY ? -EADDRINUSE : r;
+		for (uint32_t j = 0; j < s->n_laddrs; j++)
+			if (s->laddrs[j].af == c.af && addr_eq(&s->laddrs[j].addr, &c.laddr))
+				c.laddr_idx = (uint8_t)j;
+	} else {
+		c.laddr = c.caddr;
+		c.lport = c.cport;
+	}
+	old = conn_insert(e->ct, &c, now_ns);
+	if (!old) {
+		if (c.fwd == FWD_FNAT)
+			lport_release(engine_lpool(e, c.af, &c.laddr), c.lport);
+		return -ENOSPC;
+	}
+	dest_bind(d, old);
+	conn_sync_state(e->ct, old, (enum conn_state)old->state, expire_ms, now_ns);
+	if (s->flags & SVC_F_PERSISTENT) {
+		/* Tie it to its template when the peer sent that too, so the
+		 * template lives as long as the connection (as on the master). */
+		unsigned full = c.af == ULVS_AF_INET ? 32 : 128;
+		unsigned plen = s->netmask && s->netmask < full ? s->netmask : full;
+		union ulvs_addr snet = addr_mask((enum ulvs_af)c.af, &c.caddr, plen);
+		union ulvs_addr vaddr = c.vaddr;
+		uint8_t tproto = c.proto;
+		uint16_t tport = s->port;
+		struct conn *tp;
+
+		if (s->fwmark) {
+			uint8_t m[4] = { (uint8_t)(s->fwmark >> 24), (uint8_t)(s->fwmark >> 16),
+					 (uint8_t)(s->fwmark >> 8), (uint8_t)s->fwmark };
+			memset(&vaddr, 0, sizeof(vaddr));
+			memcpy(&vaddr.ip, m, 4);
+			tproto = 0;
+			tport = 0;
+		}
+		tp = conn_tmpl_lookup(e->ct, c.af, tproto, &snet, 0, &vaddr, tport);
+		if (tp && tp->dest_id == d->id)
+			conn_set_control(e->ct, old, tp);
+	}
+	return 0;
 }
 
 const struct engine_stats *engine_stats(const struct engine *e)

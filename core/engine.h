@@ -96,6 +96,34 @@ void engine_set_timeouts(struct engine *e, const struct conn_timeouts *to);
 unsigned engine_process(struct engine *e, struct pkt *pkts, struct verdict *v, unsigned n,
 			uint64_t now_ns);
 
+/* Connection observer, for connection sync: cb runs on the worker, inside
+ * engine_process(), for every connection or persistence template the engine
+ * creates (ENGINE_CONN_NEW, state as inserted) and every TCP state change
+ * (ENGINE_CONN_STATE, after the change).  One-packet (-o) flows are never
+ * reported.  cb must not call back into the engine and should only copy
+ * what it needs; c is valid during the call only.  NULL turns it off. */
+enum engine_conn_event { ENGINE_CONN_NEW = 0, ENGINE_CONN_STATE };
+typedef void (*engine_conn_cb)(void *arg, const struct conn *c, enum engine_conn_event ev);
+void engine_set_conn_cb(struct engine *e, engine_conn_cb cb, void *arg);
+
+/* Insert or update a connection (or persistence template) a peer director
+ * reported (connection sync, backup side; IPVS ip_vs_proc_conn).  in gives
+ * af, proto, caddr/cport, vaddr/vport, daddr/dport, fwd, state, flags
+ * (CONN_F_TEMPLATE, CONN_F_FWMARK, CONN_F_INACTIVE as reported,
+ * CONN_F_OUT_SEEN / _OUT_NONSYN / _TOA_DONE), for FULLNAT laddr/lport; the
+ * service is found by (proto, vaddr, vport) or fwmark and the real server by
+ * daddr/dport in it; svc_id/dest_id in `in` are ignored.  expire_ms: the
+ * lifetime the peer had left.  A FULLNAT local port is reserved in this
+ * engine's pool.  Counters (active/inactive/persistent) move as for local
+ * connections.  Returns 0 (also when an inactive report about a replaced
+ * connection is ignored), -ENOENT (no such service or real server here),
+ * -EADDRINUSE (FULLNAT port in use by another connection), -EADDRNOTAVAIL
+ * (local address unknown here), -EEXIST (tuple is another connection's reply
+ * key), -ENOSPC (table full), -EINVAL / -EPROTONOSUPPORT (bad input).
+ * Control path between batches; O(dests of the service). */
+int engine_conn_import(struct engine *e, const struct conn *in, uint32_t fwmark,
+		       uint32_t expire_ms, uint64_t now_ns);
+
 const struct engine_stats *engine_stats(const struct engine *e);
 struct conn_table *engine_conns(struct engine *e);
 struct svc_table *engine_services(struct engine *e);

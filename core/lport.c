@@ -7,7 +7,10 @@
  * a close, so a released port should be the last one handed out again, not
  * the next (DPVS's sa_pool recycles the same way).  A bitmap of ports in use
  * makes a double or stray release harmless: it is ignored and counted.
- * Allocation happens once at pool creation; alloc/release are O(1).
+ * A second array gives each free port's position in the ring, so a port can
+ * also be taken by number (lport_take: a backup director reserving the port
+ * its master chose for a synced FULLNAT connection).
+ * Allocation happens once at pool creation; alloc/release/take are O(1).
  */
 #include "lport.h"
 
@@ -25,6 +28,7 @@ struct lport_pool {
 	uint64_t bad_release;
 	uint64_t used[(65536 + 63) / 64]; /* indexed by host-order port */
 	uint16_t ring[LPORT_N];           /* host order */
+	uint16_t pos[65536];              /* free port -> its ring index */
 };
 
 /* splitmix64: tiny, seedable, good enough to shuffle; not for secrets. */
@@ -52,6 +56,8 @@ struct lport_pool *lport_pool_new(uint32_t seed)
 		lp->ring[i] = lp->ring[j];
 		lp->ring[j] = t;
 	}
+	for (uint32_t i = 0; i < LPORT_N; i++)
+		lp->pos[lp->ring[i]] = (uint16_t)i;
 	lp->avail = LPORT_N;
 	return lp;
 }
@@ -105,7 +111,29 @@ void lport_release(struct lport_pool *lp, uint16_t port_be)
 	if (tail >= LPORT_N)
 		tail -= LPORT_N;
 	lp->ring[tail] = port;
+	lp->pos[port] = (uint16_t)tail;
 	lp->avail++;
+}
+
+int lport_take(struct lport_pool *lp, uint16_t port_be)
+{
+	uint16_t port = to_host(port_be), head_port;
+	uint32_t at;
+
+	if ((uint32_t)(port - ULVS_LPORT_MIN) >= LPORT_N)
+		return -EINVAL;
+	if (lp->used[port / 64] & (1ull << (port % 64)))
+		return -EBUSY;
+	/* The head's port moves into the taken port's slot: one port is handed
+	 * out a little later than FIFO order would, nothing else changes. */
+	at = lp->pos[port];
+	head_port = lp->ring[lp->head];
+	lp->ring[at] = head_port;
+	lp->pos[head_port] = (uint16_t)at;
+	lp->head = lp->head + 1 == LPORT_N ? 0 : lp->head + 1;
+	lp->avail--;
+	lp->used[port / 64] |= 1ull << (port % 64);
+	return 0;
 }
 
 uint32_t lport_in_use(const struct lport_pool *lp)

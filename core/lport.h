@@ -13,6 +13,10 @@ struct lport_pool *lport_pool_new(uint32_t seed);
 void lport_pool_free(struct lport_pool *lp);
 /* 0 and *port_be set, or -ENOSPC. */
 int lport_alloc(struct lport_pool *lp, uint16_t *port_be);
+/* Take port_be itself (a backup director reserving the port its master
+ * chose for a synced connection).  0, -EBUSY when it is in use, -EINVAL when
+ * it is outside ULVS_LPORT_MIN..MAX.  O(1). */
+int lport_take(struct lport_pool *lp, uint16_t port_be);
 /* Return a port; freeing a port not allocated is ignored and counted. */
 void lport_release(struct lport_pool *lp, uint16_t port_be);
 uint32_t lport_in_use(const struct lport_pool *lp);
