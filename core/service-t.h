@@ -28,6 +28,9 @@ enum dest_flags {
 	DEST_F_AVAILABLE = 1u << 0, /* in service (health checks pass) */
 	DEST_F_OVERLOAD = 1u << 1,  /* conns >= upper threshold, until < lower */
 	DEST_F_SORRY = 1u << 2,     /* this is the service's sorry server */
+	DEST_F_TRASH = 1u << 3,     /* removed at runtime: in no service's set,
+				     * kept until its connections are gone
+				     * (IPVS's dest trash); free once they are */
 };
 
 /* Per-real-server counters, as ipvsadm --stats shows them. */
@@ -60,7 +63,13 @@ enum svc_flags {
 	SVC_F_SCHED2 = 1u << 3,      /* -b flag-2: sh-port / mh-port */
 	SVC_F_SCHED3 = 1u << 4,      /* -b flag-3 */
 	SVC_F_SYNPROXY = 1u << 5,    /* reserved */
+	SVC_F_TRASH = 1u << 6,       /* deleted at runtime: not in the index,
+				      * slot kept while connections use it */
 };
+
+/* The flags ipvsadm sets and shows (everything but SVC_F_TRASH). */
+#define SVC_F_USER_MASK (SVC_F_PERSISTENT | SVC_F_ONEPACKET | SVC_F_SCHED1 | SVC_F_SCHED2 | \
+			 SVC_F_SCHED3 | SVC_F_SYNPROXY)
 
 struct laddr {
 	union ulvs_addr addr;

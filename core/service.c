@@ -12,6 +12,12 @@
  * own as a contiguous slice of dest_ids, kept contiguous however the builder
  * interleaves svc_add_dest() calls (later slices shift up by one).  Sorry
  * servers are in dests but in no slice, so no scheduler can pick one.
+ *
+ * Runtime edits (svc_del & co.) keep every id in place: connections name
+ * their service and real server by id, so a deleted one stays in its slot,
+ * trashed, until nothing counts on it (IPVS's dest trash).  Deleting from
+ * the index and the owned set rebuilds both whole: an edit is rare and
+ * O(services), and rebuilding keeps the probe sequences free of tombstones.
  */
 #include "service.h"
 
@@ -129,7 +135,37 @@ static void index_insert(struct svc_table *t, const struct svc *s)
 
 static bool svc_in_table(const struct svc_table *t, const struct svc *s)
 {
-	return s >= t->svcs && s < t->svcs + t->n_svcs;
+	return s >= t->svcs && s < t->svcs + t->n_svcs && svc_live(s);
+}
+
+/* A trashed service slot is free once no real server of it is counted on. */
+static bool svc_slot_free(const struct svc_table *t, const struct svc *s)
+{
+	if (svc_live(s))
+		return false;
+	for (uint32_t i = 0; i < t->n_dests; i++) {
+		const struct dest *d = &t->dests[i];
+
+		if (d->svc_id == s->id && dest_refs(d))
+			return false;
+	}
+	return true;
+}
+
+static bool dest_slot_free(const struct dest *d)
+{
+	return (d->flags & DEST_F_TRASH) && !dest_refs(d);
+}
+
+/* A free dest slot to reuse, else a new one; -1 when the array is full. */
+static int64_t dest_slot_get(struct svc_table *t)
+{
+	for (uint32_t i = 0; i < t->n_dests; i++)
+		if (dest_slot_free(&t->dests[i]))
+			return i;
+	if (t->n_dests >= ULVS_MAX_DESTS)
+		return -1;
+	return t->n_dests++;
 }
 
 struct svc_table *svc_table_new(void)
@@ -169,47 +205,66 @@ static uint32_t dest_ids_used(const struct svc_table *t)
 	return used;
 }
 
+/* An empty trashed slot (what a reused slot returns to on failure). */
+static void svc_mark_trash(struct svc *s, uint32_t id)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->flags = SVC_F_TRASH;
+	s->sorry_dest = -1;
+}
+
 int svc_add_with_sched(struct svc_table *t, const struct svc *tmpl, const struct sched_ops *ops,
 		       struct svc **out)
 {
 	struct svc *s;
+	uint32_t id;
 	int err;
 
 	if (!ops || !af_valid(tmpl->af) || tmpl->n_laddrs > ULVS_MAX_LADDRS)
 		return -EINVAL;
 	if (!tmpl->fwmark && (tmpl->proto == 0 || !addr_valid(tmpl->af, &tmpl->addr)))
 		return -EINVAL;
-	if (t->n_svcs >= ULVS_MAX_SERVICES)
-		return -ENOSPC;
-
-	s = &t->svcs[t->n_svcs];
+	if (svc_find(t, tmpl))
+		return -EEXIST;
+	s = NULL;
+	for (uint32_t i = 0; i < t->n_svcs && !s; i++)
+		if (svc_slot_free(t, &t->svcs[i]))
+			s = &t->svcs[i];
+	if (!s) {
+		if (t->n_svcs >= ULVS_MAX_SERVICES)
+			return -ENOSPC;
+		s = &t->svcs[t->n_svcs];
+	}
+	id = (uint32_t)(s - t->svcs);
 	*s = *tmpl;
+	s->flags &= ~(uint32_t)SVC_F_TRASH;
 	if (s->fwmark) {
 		/* IPVS matches a fwmark service on (af, mark) alone. */
 		s->proto = 0;
 		s->port = 0;
 		memset(&s->addr, 0, sizeof(s->addr));
 	}
-	if (index_find_svc_key(t, s)) {
-		memset(s, 0, sizeof(*s));
-		return -EEXIST;
-	}
-	s->id = t->n_svcs;
+	s->id = id;
 	s->sched = ops;
 	s->sched_data = NULL;
-	s->dests = t->dest_ids + dest_ids_used(t);
 	s->n_dests = 0;
+	s->dests = t->dest_ids + dest_ids_used(t);
 	s->sorry_dest = -1;
 	memset(&s->stats, 0, sizeof(s->stats));
 	s->sched_cursor = 0;
 	if (ops->init) {
 		err = ops->init(t, s);
 		if (err) {
-			memset(s, 0, sizeof(*s));
+			if (id == t->n_svcs)
+				memset(s, 0, sizeof(*s));
+			else
+				svc_mark_trash(s, id);
 			return err;
 		}
 	}
-	t->n_svcs++;
+	if (id == t->n_svcs)
+		t->n_svcs++;
 	index_insert(t, s);
 	if (out)
 		*out = s;
@@ -233,7 +288,7 @@ static void dest_init(struct dest *d, const struct dest *tmpl, uint32_t id, uint
 	d->svc_id = svc_id;
 	/* Availability comes from the caller (health checks); overload is ours
 	 * to compute from live counts, which start at zero. */
-	d->flags &= ~(uint32_t)(DEST_F_OVERLOAD | DEST_F_SORRY);
+	d->flags &= ~(uint32_t)(DEST_F_OVERLOAD | DEST_F_SORRY | DEST_F_TRASH);
 	d->activeconns = d->inactconns = d->persistconns = 0;
 	memset(&d->stats, 0, sizeof(d->stats));
 	d->sched_aux = 0;
@@ -253,11 +308,42 @@ int svc_add_dest(struct svc_table *t, struct svc *s, const struct dest *tmpl, st
 			return -EEXIST;
 	}
 	used = dest_ids_used(t);
-	if (t->n_dests >= ULVS_MAX_DESTS || used >= ULVS_MAX_DESTS)
+	if (used >= ULVS_MAX_DESTS)
 		return -ENOSPC;
 
-	id = t->n_dests++;
-	dest_init(&t->dests[id], tmpl, id, s->id);
+	/* ip_vs_trash_get_dest: the same server added back while its old
+	 * connections live gets its old slot, counters and all, so those
+	 * connections are its own again. */
+	id = UINT32_MAX;
+	for (uint32_t i = 0; i < t->n_dests; i++) {
+		struct dest *o = &t->dests[i];
+
+		if ((o->flags & DEST_F_TRASH) && !(o->flags & DEST_F_SORRY) && o->svc_id == s->id &&
+		    dest_refs(o) && o->af == tmpl->af && o->port == tmpl->port &&
+		    addr_eq(&o->addr, &tmpl->addr)) {
+			id = i;
+			break;
+		}
+	}
+	if (id != UINT32_MAX) {
+		struct dest *o = &t->dests[id];
+		uint32_t overload = o->flags & DEST_F_OVERLOAD;
+
+		o->fwd = tmpl->fwd;
+		o->weight = tmpl->weight;
+		o->u_threshold = tmpl->u_threshold;
+		o->l_threshold = tmpl->l_threshold;
+		o->flags = (tmpl->flags & ~(uint32_t)(DEST_F_OVERLOAD | DEST_F_SORRY | DEST_F_TRASH)) |
+			   overload;
+		dest_update_overload(o);
+	} else {
+		int64_t slot = dest_slot_get(t);
+
+		if (slot < 0)
+			return -ENOSPC;
+		id = (uint32_t)slot;
+		dest_init(&t->dests[id], tmpl, id, s->id);
+	}
 
 	/* Open a hole at the end of s's slice; every slice starting at or after
 	 * it moves up one (empty slices there too, they are harmless to move). */
@@ -288,9 +374,11 @@ int svc_set_sorry(struct svc_table *t, struct svc *s, const struct dest *tmpl)
 	if (s->sorry_dest >= 0) {
 		id = (uint32_t)s->sorry_dest;
 	} else {
-		if (t->n_dests >= ULVS_MAX_DESTS)
+		int64_t slot = dest_slot_get(t);
+
+		if (slot < 0)
 			return -ENOSPC;
-		id = t->n_dests++;
+		id = (uint32_t)slot;
 	}
 	dest_init(&t->dests[id], tmpl, id, s->id);
 	t->dests[id].flags |= DEST_F_SORRY;
@@ -446,6 +534,8 @@ bool svc_owns_addr(const struct svc_table *t, enum ulvs_af af, const union ulvs_
 		for (uint32_t i = 0; i < t->n_svcs; i++) {
 			const struct svc *s = &t->svcs[i];
 
+			if (!svc_live(s))
+				continue;
 			if (!s->fwmark && s->af == af && addr_eq(&s->addr, addr))
 				return true;
 			for (uint32_t j = 0; j < s->n_laddrs; j++)
@@ -506,4 +596,213 @@ const char *fwd_method_name(enum fwd_method m)
 	default:
 		return "?";
 	}
+}
+
+/* ---- runtime edits -------------------------------------------------------- */
+
+struct svc *svc_find(struct svc_table *t, const struct svc *k)
+{
+	return index_find_svc_key(t, k);
+}
+
+struct dest *svc_find_dest(struct svc_table *t, const struct svc *s, uint8_t af,
+			   const union ulvs_addr *addr, uint16_t port)
+{
+	for (uint32_t i = 0; i < s->n_dests; i++) {
+		struct dest *d = svc_dest(t, s, i);
+
+		if (d->af == af && d->port == port && addr_eq(&d->addr, addr))
+			return d;
+	}
+	return NULL;
+}
+
+static void index_rebuild(struct svc_table *t)
+{
+	memset(t->index, 0, sizeof(t->index));
+	for (uint32_t i = 0; i < t->n_svcs; i++)
+		if (svc_live(&t->svcs[i]))
+			index_insert(t, &t->svcs[i]);
+}
+
+static void owned_rebuild(struct svc_table *t)
+{
+	memset(t->owned, 0, sizeof(t->owned));
+	t->n_owned = 0;
+	t->owned_overflow = false;
+	for (uint32_t i = 0; i < t->n_svcs; i++) {
+		const struct svc *s = &t->svcs[i];
+
+		if (!svc_live(s))
+			continue;
+		if (!s->fwmark)
+			owned_add(t, s->af, &s->addr);
+		for (uint32_t j = 0; j < s->n_laddrs; j++)
+			owned_add(t, s->laddrs[j].af, &s->laddrs[j].addr);
+	}
+}
+
+/* __ip_vs_unlink_dest: out of the scheduling set, no new connection, and
+ * the packets of its connections are dropped (ip_vs_in checks AVAILABLE). */
+static void dest_trash(struct dest *d)
+{
+	d->flags &= ~(uint32_t)DEST_F_AVAILABLE;
+	d->flags |= DEST_F_TRASH;
+}
+
+/* Remove slice entry i of s; later slices move down one. */
+static void slice_remove(struct svc_table *t, struct svc *s, uint32_t i)
+{
+	uint32_t used = dest_ids_used(t);
+	uint32_t pos = (uint32_t)(s->dests - t->dest_ids) + i;
+
+	memmove(&t->dest_ids[pos], &t->dest_ids[pos + 1], (used - pos - 1) * sizeof(uint32_t));
+	s->n_dests--;
+	for (uint32_t k = 0; k < t->n_svcs; k++) {
+		struct svc *o = &t->svcs[k];
+
+		if (o != s && (uint32_t)(o->dests - t->dest_ids) > pos)
+			o->dests--;
+	}
+}
+
+int svc_del(struct svc_table *t, struct svc *s)
+{
+	if (!svc_in_table(t, s))
+		return -ENOENT;
+	while (s->n_dests) {
+		dest_trash(svc_dest(t, s, s->n_dests - 1));
+		slice_remove(t, s, s->n_dests - 1);
+	}
+	if (s->sorry_dest >= 0)
+		dest_trash(&t->dests[s->sorry_dest]);
+	if (s->sched && s->sched->done)
+		s->sched->done(t, s);
+	s->sched = NULL;
+	s->sched_data = NULL;
+	s->flags |= SVC_F_TRASH;
+	index_rebuild(t);
+	owned_rebuild(t);
+	return 0;
+}
+
+int svc_del_dest(struct svc_table *t, struct svc *s, struct dest *d)
+{
+	if (!svc_in_table(t, s))
+		return -ENOENT;
+	for (uint32_t i = 0; i < s->n_dests; i++) {
+		if (svc_dest(t, s, i) != d)
+			continue;
+		dest_trash(d);
+		slice_remove(t, s, i);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int svc_edit(struct svc_table *t, struct svc *s, const struct svc *tmpl, const char *sched_name)
+{
+	const struct sched_ops *ops = s->sched;
+
+	if (!svc_in_table(t, s))
+		return -ENOENT;
+	if (sched_name) {
+		ops = sched_find(sched_name);
+		if (!ops)
+			return -ENOENT;
+	}
+	if (ops != s->sched) {
+		/* ip_vs_edit_service: bind the new scheduler first, so a
+		 * failure leaves the old one in place. */
+		struct svc old = *s;
+		int err = 0;
+
+		s->sched = ops;
+		s->sched_data = NULL;
+		s->sched_cursor = 0;
+		if (ops->init)
+			err = ops->init(t, s);
+		if (err) {
+			s->sched = old.sched;
+			s->sched_data = old.sched_data;
+			s->sched_cursor = old.sched_cursor;
+			return err;
+		}
+		if (old.sched && old.sched->done)
+			old.sched->done(t, &old);
+	}
+	s->flags = (s->flags & ~(uint32_t)SVC_F_USER_MASK) | (tmpl->flags & SVC_F_USER_MASK);
+	s->timeout = tmpl->timeout;
+	s->netmask = tmpl->netmask;
+	s->sched_param = tmpl->sched_param;
+	return 0;
+}
+
+int dest_edit(struct svc_table *t, struct dest *d, const struct dest *tmpl)
+{
+	if (tmpl->fwd >= FWD_MAX)
+		return -EINVAL;
+	if (tmpl->weight < 0 || (tmpl->u_threshold && tmpl->l_threshold > tmpl->u_threshold))
+		return -ERANGE;
+	d->fwd = tmpl->fwd;
+	d->weight = tmpl->weight;
+	d->u_threshold = tmpl->u_threshold;
+	d->l_threshold = tmpl->l_threshold;
+	/* Thresholds changed: the overload bit follows the new ones now, not
+	 * at the next connection (__ip_vs_update_dest clears it too). */
+	d->flags &= ~(uint32_t)DEST_F_OVERLOAD;
+	dest_update_overload(d);
+	return 0;
+}
+
+int svc_del_laddr(struct svc_table *t, struct svc *s, enum ulvs_af af, const union ulvs_addr *a)
+{
+	for (uint32_t i = 0; i < s->n_laddrs; i++) {
+		if (s->laddrs[i].af != af || !addr_eq(&s->laddrs[i].addr, a))
+			continue;
+		memmove(&s->laddrs[i], &s->laddrs[i + 1],
+			(s->n_laddrs - i - 1) * sizeof(s->laddrs[0]));
+		s->n_laddrs--;
+		owned_rebuild(t);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void zero_one(struct svc_table *t, struct svc *s)
+{
+	memset(&s->stats, 0, sizeof(s->stats));
+	for (uint32_t i = 0; i < s->n_dests; i++)
+		memset(&svc_dest(t, s, i)->stats, 0, sizeof(struct dest_stats));
+	if (s->sorry_dest >= 0)
+		memset(&t->dests[s->sorry_dest].stats, 0, sizeof(struct dest_stats));
+}
+
+void svc_zero_stats(struct svc_table *t, struct svc *s)
+{
+	if (s) {
+		zero_one(t, s);
+		return;
+	}
+	for (uint32_t i = 0; i < t->n_svcs; i++)
+		if (svc_live(&t->svcs[i]))
+			zero_one(t, &t->svcs[i]);
+}
+
+uint32_t svc_count_live(const struct svc_table *t)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->n_svcs; i++)
+		n += svc_live(&t->svcs[i]);
+	return n;
+}
+
+uint32_t svc_count_trash_dests(const struct svc_table *t)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->n_dests; i++)
+		n += dest_slot_free(&t->dests[i]) ? 0 : !!(t->dests[i].flags & DEST_F_TRASH);
+	return n;
 }

@@ -593,6 +593,205 @@ static void test_names(void **state)
 	assert_string_equal(fwd_method_name(FWD_MAX), "?");
 }
 
+/* --- runtime edits: IPVS trash semantics ----------------------------------- */
+
+/* A deleted real server leaves the set at once but keeps its slot while
+ * connections count on it; re-adding it then revives that slot, counters and
+ * all (ip_vs_trash_get_dest); once free the slot goes to the next add. */
+static void test_del_dest_trash(void **state)
+{
+	struct svc t1 = vs("10.0.0.1", IPPROTO_TCP_, 80), t2 = vs("10.0.0.2", IPPROTO_TCP_, 80);
+	struct svc *s, *o;
+	struct dest *d[3], *x, *od;
+	const char *ips[3] = { "192.168.0.1", "192.168.0.2", "192.168.0.3" };
+
+	assert_int_equal(svc_add_with_sched(T, &t1, &fake_ops, &s), 0);
+	assert_int_equal(svc_add_with_sched(T, &t2, &fake_ops, &o), 0);
+	for (int i = 0; i < 3; i++) {
+		struct dest r = rs(ips[i], 8080);
+		assert_int_equal(svc_add_dest(T, s, &r, &d[i]), 0);
+	}
+	struct dest ro = rs("192.168.9.9", 80);
+	assert_int_equal(svc_add_dest(T, o, &ro, &od), 0);
+	assert_int_equal(svc_commit(T, s), 0);
+	d[1]->activeconns = 2;
+	d[1]->stats.conns = 5;
+
+	assert_int_equal(svc_del_dest(T, s, d[1]), 0);
+	assert_int_equal(svc_del_dest(T, s, d[1]), -ENOENT);
+	assert_int_equal(svc_del_dest(T, o, d[0]), -ENOENT);
+	assert_int_equal(s->n_dests, 2);
+	assert_ptr_equal(svc_dest(T, s, 0), d[0]);
+	assert_ptr_equal(svc_dest(T, s, 1), d[2]);
+	assert_true(T->dests[1].flags & DEST_F_TRASH);
+	assert_false(T->dests[1].flags & DEST_F_AVAILABLE);
+	assert_null(svc_find_dest(T, s, ULVS_AF_INET, &d[1]->addr, d[1]->port));
+	assert_int_equal(svc_count_trash_dests(T), 1);
+	/* the other service's slice did not move under it */
+	assert_int_equal(o->n_dests, 1);
+	assert_ptr_equal(svc_dest(T, o, 0), od);
+
+	/* a new server does not take the slot connections still use */
+	struct dest r4 = rs("192.168.0.4", 8080);
+	assert_int_equal(svc_add_dest(T, s, &r4, &x), 0);
+	assert_int_equal(x->id, 4);
+	/* the same server back: its old slot, with its counters */
+	struct dest r1 = rs(ips[1], 8080);
+	r1.weight = 7;
+	assert_int_equal(svc_add_dest(T, s, &r1, &x), 0);
+	assert_int_equal(x->id, 1);
+	assert_int_equal(x->activeconns, 2);
+	assert_int_equal(x->stats.conns, 5);
+	assert_int_equal(x->weight, 7);
+	assert_true(x->flags & DEST_F_AVAILABLE);
+	assert_false(x->flags & DEST_F_TRASH);
+	assert_int_equal(svc_count_trash_dests(T), 0);
+	assert_int_equal(svc_add_dest(T, s, &r1, NULL), -EEXIST);
+
+	/* connections gone: the slot is free for anyone */
+	assert_int_equal(svc_del_dest(T, s, x), 0);
+	x->activeconns = 0;
+	struct dest r5 = rs("192.168.0.5", 8080);
+	assert_int_equal(svc_add_dest(T, o, &r5, &x), 0);
+	assert_int_equal(x->id, 1);
+	assert_int_equal(x->svc_id, o->id);
+	assert_int_equal(x->stats.conns, 0);
+	assert_int_equal(T->n_dests, 5);
+	assert_int_equal(o->n_dests, 2);
+	assert_int_equal(s->n_dests, 3);
+}
+
+static void test_del_svc_trash(void **state)
+{
+	struct svc ta = vs("10.0.0.1", IPPROTO_TCP_, 80), tb = vs("10.0.0.2", IPPROTO_TCP_, 80);
+	struct svc *a, *b, *c;
+	struct dest *da, *db, *sorry;
+
+	assert_int_equal(svc_add_with_sched(T, &ta, &fake_ops, &a), 0);
+	assert_int_equal(svc_add_with_sched(T, &tb, &fake_ops, &b), 0);
+	struct dest r = rs("192.168.0.1", 80);
+	assert_int_equal(svc_add_dest(T, a, &r, &da), 0);
+	r = rs("192.168.0.2", 80);
+	assert_int_equal(svc_add_dest(T, b, &r, &db), 0);
+	r = rs("192.168.0.3", 80);
+	assert_int_equal(svc_set_sorry(T, a, &r), 0);
+	sorry = &T->dests[a->sorry_dest];
+	assert_int_equal(svc_commit(T, a), 0);
+	assert_int_equal(svc_commit(T, b), 0);
+	da->inactconns = 1;
+
+	assert_true(svc_owns_addr(T, ULVS_AF_INET, &ta.addr));
+	assert_int_equal(svc_del(T, a), 0);
+	assert_int_equal(svc_del(T, a), -ENOENT);
+	assert_int_equal(n_done, 1);
+	assert_null(svc_find(T, &ta));
+	assert_null(svc_lookup(T, ULVS_AF_INET, IPPROTO_TCP_, &ta.addr, ta.port, 0));
+	assert_false(svc_owns_addr(T, ULVS_AF_INET, &ta.addr));
+	assert_true(svc_owns_addr(T, ULVS_AF_INET, &tb.addr));
+	assert_ptr_equal(svc_lookup(T, ULVS_AF_INET, IPPROTO_TCP_, &tb.addr, tb.port, 0), b);
+	assert_true(da->flags & DEST_F_TRASH);
+	assert_false(da->flags & DEST_F_AVAILABLE);
+	assert_true(sorry->flags & DEST_F_TRASH);
+	assert_int_equal(svc_count_live(T), 1);
+	assert_ptr_equal(svc_dest(T, b, 0), db);
+	struct dest r9 = rs("192.168.0.9", 80);
+	assert_int_equal(svc_add_dest(T, a, &r9, NULL), -EINVAL);
+
+	/* a's slot is still referenced: a new service gets a new id; the
+	 * same key may come back at once (IPVS allows re-adding). */
+	assert_int_equal(svc_add_with_sched(T, &ta, &fake_ops, &c), 0);
+	assert_int_equal(c->id, 2);
+	assert_ptr_equal(svc_find(T, &ta), c);
+	assert_int_equal(svc_del(T, c), 0);
+	/* c's slot was free at once; a's frees when its last connection goes */
+	struct svc td = vs("10.0.0.4", IPPROTO_UDP_, 53);
+	assert_int_equal(svc_add_with_sched(T, &td, &fake_ops, &c), 0);
+	assert_int_equal(c->id, 2);
+	da->inactconns = 0;
+	struct svc te = vs("10.0.0.5", IPPROTO_UDP_, 53);
+	assert_int_equal(svc_add_with_sched(T, &te, &fake_ops, &c), 0);
+	assert_int_equal(c->id, 0);
+	assert_int_equal(T->n_svcs, 3);
+	assert_int_equal(c->n_dests, 0);
+	r = rs("192.168.0.7", 53);
+	assert_int_equal(svc_add_dest(T, c, &r, NULL), 0);
+	assert_int_equal(svc_commit(T, c), 0);
+	assert_ptr_equal(svc_lookup(T, ULVS_AF_INET, IPPROTO_UDP_, &te.addr, te.port, 0), c);
+	assert_ptr_equal(svc_dest(T, b, 0), db);
+}
+
+static void test_edit(void **state)
+{
+	struct svc t1 = vs("10.0.0.1", IPPROTO_TCP_, 80), *s;
+	struct dest *d;
+
+	assert_int_equal(svc_add_with_sched(T, &t1, &fake_ops, &s), 0);
+	struct dest r = rs("192.168.0.1", 80);
+	assert_int_equal(svc_add_dest(T, s, &r, &d), 0);
+
+	struct svc e = t1;
+	e.flags = SVC_F_PERSISTENT | SVC_F_TRASH;
+	e.timeout = 300;
+	e.netmask = 24;
+	assert_int_equal(svc_edit(T, s, &e, "nosuch"), -ENOENT);
+	assert_ptr_equal(s->sched, &fake_ops);
+	assert_int_equal(s->timeout, 0);
+	assert_int_equal(svc_edit(T, s, &e, NULL), 0);
+	assert_ptr_equal(s->sched, &fake_ops);
+	assert_int_equal(s->flags, SVC_F_PERSISTENT); /* TRASH is not the caller's */
+	assert_int_equal(s->timeout, 300);
+	assert_int_equal(s->netmask, 24);
+	assert_int_equal(svc_edit(T, s, &e, "mh"), 0);
+	assert_int_equal(n_done, 1);
+	assert_string_equal(s->sched->name, "mh");
+	assert_non_null(s->sched_data);
+	assert_int_equal(svc_commit(T, s), 0);
+	struct sched_key k = { .af = ULVS_AF_INET, .proto = IPPROTO_TCP_, .saddr = taddr("1.2.3.4") };
+	assert_ptr_equal(s->sched->pick(T, s, &k, 0), d);
+
+	struct dest de = *d;
+	de.weight = -1;
+	assert_int_equal(dest_edit(T, d, &de), -ERANGE);
+	de.weight = 3;
+	de.u_threshold = 10;
+	de.l_threshold = 11;
+	assert_int_equal(dest_edit(T, d, &de), -ERANGE);
+	de.fwd = FWD_MAX;
+	de.l_threshold = 5;
+	assert_int_equal(dest_edit(T, d, &de), -EINVAL);
+	de.fwd = FWD_DR;
+	d->activeconns = 10;
+	d->u_threshold = 10;
+	dest_update_overload(d);
+	assert_true(d->flags & DEST_F_OVERLOAD);
+	de.u_threshold = 20;
+	assert_int_equal(dest_edit(T, d, &de), 0);
+	assert_false(d->flags & DEST_F_OVERLOAD); /* 10 < 20 under the new limit */
+	assert_int_equal(d->weight, 3);
+	assert_int_equal(d->fwd, FWD_DR);
+	assert_int_equal(d->l_threshold, 5);
+
+	/* zero counters */
+	s->stats.conns = 4;
+	d->stats.inbytes = 9;
+	svc_zero_stats(T, NULL);
+	assert_int_equal(s->stats.conns, 0);
+	assert_int_equal(d->stats.inbytes, 0);
+
+	/* local addresses */
+	union ulvs_addr l1 = taddr("172.16.0.1"), l2 = taddr("172.16.0.2");
+	assert_int_equal(svc_add_laddr(s, ULVS_AF_INET, &l1, 1), 0);
+	assert_int_equal(svc_add_laddr(s, ULVS_AF_INET, &l2, 1), 0);
+	assert_int_equal(svc_commit(T, s), 0);
+	assert_true(svc_owns_addr(T, ULVS_AF_INET, &l1));
+	assert_int_equal(svc_del_laddr(T, s, ULVS_AF_INET, &l1), 0);
+	assert_int_equal(svc_del_laddr(T, s, ULVS_AF_INET, &l1), -ENOENT);
+	assert_false(svc_owns_addr(T, ULVS_AF_INET, &l1));
+	assert_true(svc_owns_addr(T, ULVS_AF_INET, &l2));
+	assert_true(svc_owns_addr(T, ULVS_AF_INET, &t1.addr));
+	assert_int_equal(s->n_laddrs, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +809,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
 		cmocka_unit_test(test_overload),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_del_dest_trash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_del_svc_trash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
