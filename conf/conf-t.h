@@ -111,6 +111,12 @@ struct conf_ulvs {
 	bool expire_nodest_conn;   /* default off, as the kernel sysctl */
 	bool expire_quiescent_template; /* default off */
 	bool conn_reuse_mode;      /* default on, as the kernel sysctl (1) */
+	char control_socket[108];  /* ulvsadm's unix socket; "" = /run/ulvsd.sock */
+	/* metrics_listen ADDR [PORT] | ADDR:PORT | [V6]:PORT: the Prometheus
+	 * endpoint, off unless given */
+	bool have_metrics;
+	struct conf_addr metrics_addr;
+	uint32_t metrics_port;     /* default 9117 */
 };
 
 /* ---- FULLNAT local addresses and mark rules (ulvs/DPVS extensions) ---- */
@@ -336,6 +342,7 @@ struct conf_vrrp {
 	struct conf_addr *unicast_peers;
 	unsigned n_unicast_peers;
 	bool nopreempt, dont_track_primary, native_ipv6;
+	bool v3_checksum_as_v2;    /* v3 IPv4 checksum without the pseudo-header */
 	int8_t accept;             /* -1: unset (on unless strict) */
 	uint32_t preempt_delay_ms;
 	char *notify_master, *notify_backup, *notify_fault, *notify_stop, *notify;

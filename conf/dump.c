@@ -224,6 +224,9 @@ static void dump_ulvs(struct out *o, const struct conf *c)
 	line(o, "expire_nodest_conn %s", onoff(u->expire_nodest_conn));
 	line(o, "expire_quiescent_template %s", onoff(u->expire_quiescent_template));
 	line(o, "conn_reuse_mode %s", onoff(u->conn_reuse_mode));
+	line(o, "control_socket %s", u->control_socket[0] ? u->control_socket : "/run/ulvsd.sock");
+	if (u->have_metrics)
+		line(o, "metrics_listen %s %u", A(&u->metrics_addr), u->metrics_port);
 	close_blk(o);
 }
 
@@ -531,6 +534,8 @@ static void dump_vrrp(struct out *o, const struct conf_vrrp *v)
 		line(o, "dont_track_primary");
 	if (v->native_ipv6)
 		line(o, "native_ipv6");
+	if (v->v3_checksum_as_v2)
+		line(o, "v3_checksum_as_v2");
 	if (v->accept >= 0)
 		line(o, "%s", v->accept ? "accept" : "no_accept");
 	dump_script_kw(o, "notify_master", v->notify_master);

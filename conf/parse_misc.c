@@ -492,8 +492,56 @@ static void u_conn_reuse(struct pctx *p, const struct cnode *n, void *o)
 {
 	rd_bool_opt(p, n, &U(o)->conn_reuse_mode);
 }
+/* control_socket PATH: an absolute path that fits sockaddr_un.sun_path. */
+static void u_control_socket(struct pctx *p, const struct cnode *n, void *o)
+{
+	const char *s = n->args[0].s;
+	if (s[0] != '/' || strlen(s) >= sizeof(U(o)->control_socket)) {
+		cerr(p, &n->args[0], "control_socket needs an absolute path shorter than %zu bytes",
+		     sizeof(U(o)->control_socket));
+		return;
+	}
+	memcpy(U(o)->control_socket, s, strlen(s) + 1);
+}
+
+/* metrics_listen ADDR [PORT], or ADDR:PORT / [V6ADDR]:PORT in one word. */
+static void u_metrics_listen(struct pctx *p, const struct cnode *n, void *o)
+{
+	struct conf_ulvs *u = o;
+	struct ctok a = n->args[0], port = { 0 };
+	char buf[128];
+	uint32_t pt = 9117;
+	bool ok;
+
+	snprintf(buf, sizeof(buf), "%s", a.s);
+	if (n->argc == 1) {
+		char *c = buf[0] == '[' ? strstr(buf, "]:") : strchr(buf, ':');
+		bool v4port = c && buf[0] != '[' && !strchr(c + 1, ':');
+		if (buf[0] == '[' && c) {
+			*c = '\0';
+			memmove(buf, buf + 1, strlen(buf));
+			port = a;
+			port.s = c + 2;
+		} else if (v4port) {
+			*c = '\0';
+			port = a;
+			port.s = c + 1;
+		}
+	} else {
+		port = n->args[1];
+	}
+	a.s = buf;
+	ok = rd_addr(p, &a, &u->metrics_addr, "metrics listen address");
+	if (ok && port.s)
+		ok = rd_u32(p, &port, 1, 65535, &pt, "metrics port");
+	if (!ok)
+		return;
+	u->metrics_port = pt;
+	u->have_metrics = true;
+}
 
 static const struct kw kw_ulvs[] = {
+	{ "metrics_listen", 1, 2, KB_NO, 0, u_metrics_listen },
 	{ "interface", 1, 1, KB_YES, 0, u_interface },
 	{ "route", 2, 5, KB_NO, 0, u_route },
 	{ "neighbor", 3, 5, KB_NO, 0, u_neighbor },
@@ -502,6 +550,7 @@ static const struct kw kw_ulvs[] = {
 	{ "expire_nodest_conn", 0, 1, KB_NO, 0, u_expire_nodest },
 	{ "expire_quiescent_template", 0, 1, KB_NO, 0, u_expire_quiescent },
 	{ "conn_reuse_mode", 0, 1, KB_NO, 0, u_conn_reuse },
+	{ "control_socket", 1, 1, KB_NO, 0, u_control_socket },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -762,6 +811,10 @@ static void vi_smtp_alert(struct pctx *p, const struct cnode *n, void *o)
 	if (rd_bool_opt(p, n, &b))
 		VI(o)->smtp_alert = b;
 }
+static void vi_v3_checksum_as_v2(struct pctx *p, const struct cnode *n, void *o)
+{
+	rd_bool_opt(p, n, &VI(o)->v3_checksum_as_v2);
+}
 static void vi_lvs_sync_iface(struct pctx *p, const struct cnode *n, void *o)
 {
 	char name[16];
@@ -799,6 +852,7 @@ static const struct kw kw_vrrp[] = {
 	{ "notify", 1, 3, KB_NO, 0, vi_notify },
 	{ "smtp_alert", 0, 1, KB_NO, 0, vi_smtp_alert },
 	{ "lvs_sync_daemon_interface", 1, 1, KB_NO, 0, vi_lvs_sync_iface },
+	{ "v3_checksum_as_v2", 0, 1, KB_NO, 0, vi_v3_checksum_as_v2 },
 	UNIMPL("use_vmac"), UNIMPL("vmac_xmit_base"), UNIMPL("track_file"), UNIMPL("track_bfd"),
 	UNIMPL("track_process"), UNIMPL("track_src_ip"), UNIMPL("old_unicast_checksum"),
 	UNIMPL("garp_master_delay"), UNIMPL("garp_master_repeat"),

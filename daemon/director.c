@@ -159,7 +159,7 @@ unsigned director_foreach_dest(struct director *d, const struct conf_vs *vs,
 	return n;
 }
 
-static void notify(struct director *d, const char *why)
+void director_notify(struct director *d, const char *why)
 {
 	for (unsigned i = 0; i < d->n_subs; i++)
 		d->subs[i].cb(d->subs[i].arg, why);
@@ -171,6 +171,10 @@ static void apply(struct director *d, struct rs_map *m)
 	struct svc *s = &d->t->svcs[m->svc_id];
 	struct dest *dst = &d->t->dests[m->dest_id];
 
+	/* Deleted at runtime (ulvsadm -d/-D): the slot drains or is reused by
+	 * another server; a checker must not bring it back. */
+	if ((dst->flags & DEST_F_TRASH) || !svc_live(s))
+		return;
 	if (m->up) {
 		dst->flags |= DEST_F_AVAILABLE;
 		dst->weight = m->weight;
@@ -202,7 +206,7 @@ static int set_each(struct director *d, const struct conf_vs *vs, const struct c
 	}
 	if (!n)
 		return -ENOENT;
-	notify(d, why);
+	director_notify(d, why);
 	return 0;
 }
 

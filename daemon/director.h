@@ -67,5 +67,8 @@ int director_rs_set_weight(struct director *d, const struct conf_vs *vs,
  * called after every change with the reason in text for the log. */
 typedef void (*director_change_cb)(void *arg, const char *why);
 int director_on_change(struct director *d, director_change_cb cb, void *arg);
+/* Tell the subscribers the tables changed (the control socket calls this
+ * after it applied a batch; the health setters call it themselves). */
+void director_notify(struct director *d, const char *why);
 
 #endif

@@ -20,15 +20,20 @@
 #include <sys/types.h>
 #include <syslog.h>
 
+#include "check/check.h"
 #include "conf/conf.h"
 #include "core/engine.h"
 #include "core/fib.h"
 #include "core/service.h"
+#include "ctl/ctl_server.h"
 #include "daemon/build.h"
 #include "daemon/director.h"
 #include "daemon/evloop.h"
 #include "io/live.h"
 #include "io/replay.h"
+#include "metrics/metrics.h"
+#include "sync/sync.h"
+#include "vrrp/vrrp.h"
 
 #define DEFAULT_CONF "/etc/keepalived/keepalived.conf"
 
@@ -343,6 +348,47 @@ static void hup_cb(struct evloop *l, int signo, void *arg)
 		     "new config\n");
 }
 
+/* What the subsystems tell each other, on the one loop. */
+struct live_ctx {
+	FILE *log;
+	const struct conf *conf;
+	struct live *live;
+	struct sync *sync;
+};
+
+static void tables_changed_cb(void *arg, const char *why)
+{
+	struct live_ctx *x = arg;
+	live_tables_changed(x->live);
+}
+
+/* VRRP owns the VIPs: the data plane's steering follows at once. */
+static void vrrp_vip_cb(void *arg, const struct conf_vrrp *inst, const struct conf_ipaddr *vip,
+			bool up)
+{
+	struct live_ctx *x = arg;
+	char a[64];
+
+	addr_format((enum ulvs_af)vip->p.af, &vip->p.a, a, sizeof(a));
+	fprintf(x->log, "ulvsd: VRRP %s: VIP %s %s\n", inst->name, a,
+		up ? "ours: serving it" : "released");
+	live_tables_changed(x->live);
+}
+
+/* The connection sync role follows the VRRP instance lvs_sync_daemon
+ * names: the master sends, everyone else receives (IPVS + keepalived). */
+static void vrrp_state_cb(void *arg, const struct conf_vrrp *inst, enum vrrp_state_id from,
+			  enum vrrp_state_id to)
+{
+	struct live_ctx *x = arg;
+	const struct conf_global *g = &x->conf->global;
+
+	if (!x->sync || !g->have_sync_daemon || !g->sync_daemon.instance ||
+	    strcmp(g->sync_daemon.instance, inst->name) != 0)
+		return;
+	sync_set_role(x->sync, to == VRRP_ST_MASTER ? SYNC_ROLE_MASTER : SYNC_ROLE_BACKUP);
+}
+
 /* Live mode: one event loop carries the data plane and every control-plane
  * subsystem; each is started here in order and stopped in reverse. */
 static int run_live(const struct opts *o)
@@ -353,6 +399,12 @@ static int run_live(const struct opts *o)
 	struct evloop *loop = NULL;
 	struct director *dir = NULL;
 	struct live *live = NULL;
+	struct check *checks = NULL;
+	struct ctl_server *ctl = NULL;
+	struct sync *sync = NULL;
+	struct metrics *metrics = NULL;
+	struct vrrp *vrrp = NULL;
+	struct live_ctx lx = { 0 };
 	int rc = dataplane_load(&d, o, NULL);
 
 	if (rc != EXIT_OK) {
@@ -390,12 +442,94 @@ static int run_live(const struct opts *o)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
+	lx = (struct live_ctx){ .log = lo.log, .conf = director_conf(dir), .live = live };
+	if (director_on_change(dir, tables_changed_cb, &lx) < 0) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
 	/* Control-plane subsystems start here, after the data plane is up. */
+	checks = check_start(dir, director_conf(dir));
+	if (!checks) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	/* ulvsadm's socket: ulvs_defs { control_socket PATH }, else
+	 * $ULVS_CONTROL_SOCKET, else /run/ulvsd.sock */
+	{
+		const char *cs = director_conf(dir)->ulvs.control_socket;
+		if (!cs[0])
+			cs = getenv("ULVS_CONTROL_SOCKET"); /* as ulvsadm reads it */
+		if (cs && !cs[0])
+			cs = NULL;
+		ctl = ctl_server_start(dir, cs);
+		if (!ctl) {
+			fprintf(lo.log, "ulvsd: control socket %s: %s\n", cs ? cs : CTL_DEFAULT_PATH,
+				strerror(errno));
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	/* Connection sync: global_defs lvs_sync_daemon (role from its VRRP
+	 * instance's initial state until VRRP calls sync_set_role). */
+	{
+		struct sync_opts so;
+		enum sync_role role;
+
+		sync_opts_default(&so);
+		so.log = lo.log;
+		if (sync_opts_from_conf(&so, &role, director_conf(dir)) == 0) {
+			sync = sync_start(loop, director_engine(dir), &so, role);
+			if (!sync) {
+				rc = EXIT_RUNTIME;
+				goto out;
+			}
+			lx.sync = sync;
+		}
+	}
+	/* Prometheus endpoint: ulvs_defs metrics_listen (off by default). */
+	if (director_conf(dir)->ulvs.have_metrics) {
+		const struct conf_ulvs *u = &director_conf(dir)->ulvs;
+		struct metrics_opts mo = {
+			.af = u->metrics_addr.af,
+			.addr = u->metrics_addr.a,
+			.port = (uint16_t)u->metrics_port,
+			.backend = live_backend_name(live),
+			.workers = 1,
+			.log = lo.log,
+		};
+		metrics = metrics_start(loop, director_engine(dir), &mo);
+		if (!metrics) {
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	/* VRRP (vrrp_instance blocks) last: it may make us master, which
+	 * needs everything above. */
+	struct vrrp_hooks vh = { .arg = &lx, .vip_cb = vrrp_vip_cb, .state_cb = vrrp_state_cb };
+	if (vrrp_start(loop, director_conf(dir), lo.log, &vh, &vrrp) < 0) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
 
 	rc = ev_run(loop);
 	/* ...and stop here, in reverse order, before the data plane. */
+	vrrp_stop(vrrp);          /* priority 0 advert, VIPs removed */
+	vrrp = NULL;
+	metrics_stop(metrics);
+	metrics = NULL;
+	sync_stop(sync);
+	sync = NULL;
+	ctl_server_stop(ctl);
+	ctl = NULL;
+	check_stop(checks);
+	checks = NULL;
 
 out:
+	vrrp_stop(vrrp);
+	metrics_stop(metrics);
+	sync_stop(sync);
+	ctl_server_stop(ctl);
+	check_stop(checks);
 	live_stop(live);
 	fprintf(lo.log, "ulvsd stopped (exit %d)\n", rc);
 	director_free(dir);

@@ -195,7 +195,7 @@ const char *afxdp_unsupported(const struct svc_table *t)
 {
 	for (uint32_t i = 0; i < t->n_svcs; i++) {
 		const struct svc *s = &t->svcs[i];
-		if (s->sorry_dest >= 0 && t->dests[s->sorry_dest].fwd == FWD_LOCAL)
+		if (svc_live(s) && s->sorry_dest >= 0 && t->dests[s->sorry_dest].fwd == FWD_LOCAL)
 			return "a service has its sorry server on the director itself, and frames "
 			       "the engine passes to the kernel are lost under AF_XDP";
 		for (uint32_t k = 0; k < s->n_dests; k++)

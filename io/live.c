@@ -693,6 +693,38 @@ fail:
 	return NULL;
 }
 
+void live_tables_changed(struct live *l)
+{
+	int r;
+
+	if (!l)
+		return;
+	if (l->axp) {
+		r = afxdp_sync(l->axp, engine_services(l->e));
+		if (r < 0)
+			lg(l, "data plane: updating the XDP steering maps: %s", strerror(-r));
+		return;
+	}
+	if (l->nft_installed) {
+		/* One nft transaction replaces the table: never a moment where the
+		 * kernel could answer a packet the engine owns. */
+		unsigned n_rules;
+		char *rules = nft_ruleset(l, &n_rules);
+		r = rules ? nft_apply(rules) : -ENOMEM;
+		free(rules);
+		if (r < 0)
+			lg(l, "data plane: updating nftables table inet ulvs failed (%s)",
+			   r == -ECHILD ? "nft reported an error" : strerror(-r));
+		else
+			lg(l, "data plane: nftables table inet ulvs: %u drop rules", n_rules);
+	}
+}
+
+const char *live_backend_name(const struct live *l)
+{
+	return !l ? "none" : l->axp ? "afxdp" : "afpacket";
+}
+
 void live_stop(struct live *l)
 {
 	int r;

@@ -25,6 +25,11 @@ struct live_opts {
  * outlive the returned handle. */
 struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table *t,
 			struct fib *f, const struct live_opts *o);
+/* The service tables changed (ulvsadm, reload): update what keeps the
+ * kernel off the engine's packets (XDP steering maps or nftables rules). */
+void live_tables_changed(struct live *l);
+/* "afxdp", "afpacket" (the backend in use), or "none". */
+const char *live_backend_name(const struct live *l);
 /* Log final counters, unregister, remove the nftables table, close. */
 void live_stop(struct live *l);
 

@@ -68,13 +68,22 @@ class Topology:
         self.namespaces.append(self.ns(name))
         self.run(name, "ip", "link", "set", "lo", "up")
 
+    def env(self, name):
+        """The environment of commands run in namespace name: ulvsd and ulvsadm
+        there share a control socket of their own (/run is shared by every
+        namespace, and other tests may run directors at the same time)."""
+        e = dict(os.environ)
+        e.setdefault("ULVS_CONTROL_SOCKET", str(self.tmp / f"{name}.ctl"))
+        return e
+
     def run(self, name, *cmd, timeout=10, check=True):
-        return sh("ip", "netns", "exec", self.ns(name), *cmd, timeout=timeout, check=check)
+        return sh("ip", "netns", "exec", self.ns(name), *cmd, timeout=timeout, check=check,
+                  env=self.env(name))
 
     def spawn(self, name, *cmd, log=None):
         out = open(log, "w") if log else subprocess.DEVNULL
         p = subprocess.Popen(["ip", "netns", "exec", self.ns(name), *cmd],
-                             stdout=out, stderr=subprocess.STDOUT)
+                             stdout=out, stderr=subprocess.STDOUT, env=self.env(name))
         self.procs.append(p)
         return p
 
@@ -184,9 +193,8 @@ def build_nat_topology(tag):
 
 def start_ulvsd(t, conf_text, name="dir", backend="afpacket"):
     """Writes conf_text, starts ulvsd in namespace name and waits (<= 5 s) until
-    its nftables table is in place.  Returns (Popen, log path).  The AF_PACKET
-    backend is the one that installs that table (--backend auto prefers AF_XDP,
-    which needs none; test_afxdp.py covers it)."""
+    its data plane is up: the log names the backend, and with AF_PACKET its
+    nftables table is in place.  Returns (Popen, log path)."""
     conf = t.tmp / "keepalived.conf"
     conf.write_text(conf_text)
     log = t.tmp / "ulvsd.log"
@@ -195,7 +203,11 @@ def start_ulvsd(t, conf_text, name="dir", backend="afpacket"):
     while time.monotonic() < deadline:
         if p.poll() is not None:
             pytest.fail(f"ulvsd exited with {p.returncode}:\n{log.read_text()}")
-        if t.run(name, "nft", "list", "table", "inet", "ulvs", check=False).returncode == 0:
+        up = "data plane: backend" in log.read_text(errors="replace")
+        if up and backend == "afpacket":
+            up = t.run(name, "nft", "list", "table", "inet", "ulvs",
+                       check=False).returncode == 0
+        if up:
             return p, log
         time.sleep(0.05)
     pytest.fail(f"ulvsd not ready after 5 s:\n{log.read_text()}")
