@@ -280,6 +280,23 @@ static void engine_release_cb(void *ctx, struct conn *c)
 	}
 }
 
+/* A connection moved between active and inactive (delta +1 / -1, from
+ * conn_active_delta): move it between the dest's counters as IPVS's
+ * set_tcp_state does, then re-check the thresholds. */
+static void dest_shift_active(struct dest *d, int delta)
+{
+	if (delta > 0) {
+		if (d->inactconns)
+			d->inactconns--;
+		d->activeconns++;
+	} else {
+		if (d->activeconns)
+			d->activeconns--;
+		d->inactconns++;
+	}
+	dest_update_overload(d);
+}
+
 /* conn_update() plus the active/inactive move it may imply. */
 static void engine_conn_update(struct engine *e, struct conn *c, enum conn_dir dir,
 			       uint8_t tcp_flags, uint64_t now)
@@ -296,16 +313,7 @@ static void engine_conn_update(struct engine *e, struct conn *c, enum conn_dir d
 	d = delta ? conn_dest(e, c) : NULL;
 	if (!d)
 		return;
-	if (delta > 0) {
-		if (d->inactconns)
-			d->inactconns--;
-		d->activeconns++;
-	} else {
-		if (d->activeconns)
-			d->activeconns--;
-		d->inactconns++;
-	}
-	dest_update_overload(d);
+	dest_shift_active(d, delta);
 }
 
 /* --- egress ---------------------------------------------------------------- */
@@ -1020,16 +1028,7 @@ static void import_state(struct engine *e, struct conn *c, enum conn_state st,
 	d = delta ? conn_dest(e, c) : NULL;
 	if (!d)
 		return;
-	if (delta > 0) {
-		if (d->inactconns)
-			d->inactconns--;
-		d->activeconns++;
-	} else {
-		if (d->activeconns)
-			d->activeconns--;
-		d->inactconns++;
-	}
-	dest_update_overload(d);
+	dest_shift_active(d, delta);
 }
 
 int engine_conn_import(struct engine *e, const struct conn *in, uint32_t fwmark,

@@ -8,6 +8,7 @@
  * the frame as the engine left it, behind an all-zero virtio_net_hdr (no
  * offload requested: the engine's checksums are complete).
  */
+#include "io/csum.h"
 #include "io/afpacket.h"
 
 #include <arpa/inet.h>
@@ -168,25 +169,6 @@ fail:
 
 /* --- checksums (RFC 1071) ------------------------------------------------- */
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-	/* Big-endian word order: the result is the sum as the wire reads it. */
-	while (len > 1) {
-		sum += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		len -= 2;
-	}
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -210,7 +192,7 @@ static bool csum_complete(struct afp *a, uint8_t *f, uint32_t len, const struct 
 		a->st.rx_drop_csum_bad++;
 		return false;
 	}
-	uint16_t c = (uint16_t)~fold(sum16(f + start, len - start, 0));
+	uint16_t c = (uint16_t)~io_fold(io_sum16(f + start, len - start, 0));
 	/* RFC 768: a computed zero is sent as all ones (for UDP; for TCP
 	 * both forms verify alike). */
 	put16(f + start + off, c ? c : 0xffff);
@@ -289,11 +271,11 @@ static uint32_t gso_segment(const uint8_t *f, const struct gso_plan *g, uint32_t
 		/* Consecutive IDs, as the kernel's GSO gives them. */
 		put16(ip + 4, (uint16_t)(get16(ip + 4) + i));
 		put16(ip + 10, 0);
-		put16(ip + 10, (uint16_t)~fold(sum16(ip, ihl, 0)));
-		sum = sum16(ip + 12, 8, 0);
+		put16(ip + 10, (uint16_t)~io_fold(io_sum16(ip, ihl, 0)));
+		sum = io_sum16(ip + 12, 8, 0);
 	} else {
 		put16(ip + 4, (uint16_t)(g->l4 - g->l3 - 40 + l4len));
-		sum = sum16(ip + 8, 32, 0);
+		sum = io_sum16(ip + 8, 32, 0);
 	}
 	sum += g->proto + l4len;
 	if (g->proto == 6) {
@@ -308,12 +290,12 @@ static uint32_t gso_segment(const uint8_t *f, const struct gso_plan *g, uint32_t
 		if (i != 0)
 			l4[13] &= (uint8_t)~0x80;
 		put16(l4 + 16, 0);
-		uint16_t c = (uint16_t)~fold(sum16(l4, l4len, sum));
+		uint16_t c = (uint16_t)~io_fold(io_sum16(l4, l4len, sum));
 		put16(l4 + 16, c);
 	} else {
 		put16(l4 + 4, (uint16_t)l4len);
 		put16(l4 + 6, 0);
-		uint16_t c = (uint16_t)~fold(sum16(l4, l4len, sum));
+		uint16_t c = (uint16_t)~io_fold(io_sum16(l4, l4len, sum));
 		put16(l4 + 6, c ? c : 0xffff);
 	}
 	return g->hdrs + plen;

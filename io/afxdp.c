@@ -14,6 +14,7 @@
  * frame's start (the kernel leaves XDP_PACKET_HEADROOM plus our
  * ULVS_HEADROOM in front of the data) to its end.
  */
+#include "io/csum.h"
 #include "io/afxdp.h"
 
 #include <arpa/inet.h>
@@ -271,24 +272,6 @@ static void refill(struct afxdp *a, struct axsk *s)
 
 /* --- checksums (RFC 1071) ------------------------------------------------- */
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-	while (len > 1) {
-		sum += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		len -= 2;
-	}
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 static inline uint16_t get16(const uint8_t *p)
 {
@@ -327,7 +310,7 @@ static void csum_fixup(struct afxdp *a, uint8_t *f, uint32_t len)
 		proto = f[l3 + 9];
 		l4 = l3 + ihl;
 		l4len = tot - ihl;
-		psum = sum16(f + l3 + 12, 8, 0);
+		psum = io_sum16(f + l3 + 12, 8, 0);
 	} else if (et == 0x86dd) {
 		if (l3 + 40 > len)
 			return;
@@ -336,7 +319,7 @@ static void csum_fixup(struct afxdp *a, uint8_t *f, uint32_t len)
 		l4len = get16(f + l3 + 4);
 		if (l4 + l4len > len)
 			return;
-		psum = sum16(f + l3 + 8, 32, 0);
+		psum = io_sum16(f + l3 + 8, 32, 0);
 	} else {
 		return;
 	}
@@ -351,14 +334,14 @@ static void csum_fixup(struct afxdp *a, uint8_t *f, uint32_t len)
 	if (proto == 17 && et == 0x0800 && !get16(c))
 		return;   /* RFC 768: no checksum */
 	psum += proto + l4len;
-	uint32_t dsum = sum16(f + l4, l4len, 0);
-	if (fold(psum + dsum) == 0xffff)
+	uint32_t dsum = io_sum16(f + l4, l4len, 0);
+	if (io_fold(psum + dsum) == 0xffff)
 		return;
-	uint16_t field = get16(c), ps = fold(psum);
+	uint16_t field = get16(c), ps = io_fold(psum);
 	/* 0 and 0xffff are the same number in ones' complement. */
 	if (field != ps && !(field == 0 && ps == 0xffff) && !(field == 0xffff && ps == 0))
 		return;
-	uint16_t v = (uint16_t)~fold(dsum);
+	uint16_t v = (uint16_t)~io_fold(dsum);
 	if (proto == 17 && !v)
 		v = 0xffff;
 	c[0] = (uint8_t)(v >> 8);
