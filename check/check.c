@@ -239,6 +239,7 @@ static void schedule(struct checker *c, uint64_t at_ns)
 	uint64_t now = ev_now_ns(c->k->loop);
 	uint64_t ms = at_ns > now ? (at_ns - now + NS_PER_MS - 1) / NS_PER_MS : 0;
 
+	c->next_ns = at_ns;
 	c->timer = ev_timer_add(c->k->loop, ms, run_cb, c);
 	if (!c->timer)
 		check_log(c->k, "%s: cannot schedule the next check (out of memory); stopped",
@@ -560,4 +561,236 @@ void check_status(const struct check *k, FILE *out)
 			vs_live_weight(k, vs), vs->cv->quorum, vs->cv->hysteresis,
 			!vs->cv->has_sorry ? "none" : (vs->quorum_up ? "standby" : "active"));
 	}
+}
+
+/* ---- reload: carry checkers over ---------------------------------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool caddr_eq(const struct conf_addr *a, const struct conf_addr *b)
+{
+	return a->af == b->af && (!a->af || addr_eq(&a->a, &b->a));
+}
+
+static bool url_eq(const struct conf_url *a, const struct conf_url *b)
+{
+	if (!str_eq(a->path, b->path) || !str_eq(a->digest, b->digest) ||
+	    !str_eq(a->virtualhost, b->virtualhost) || !str_eq(a->regex, b->regex) ||
+	    a->regex_no_match != b->regex_no_match || a->n_status != b->n_status)
+		return false;
+	for (unsigned i = 0; i < a->n_status; i++)
+		if (a->status_lo[i] != b->status_lo[i] || a->status_hi[i] != b->status_hi[i])
+			return false;
+	return true;
+}
+
+bool check_conf_equal(const struct conf_checker *a, const struct conf_checker *b)
+{
+	if (a->type != b->type || !caddr_eq(&a->connect_ip, &b->connect_ip) ||
+	    a->connect_port != b->connect_port || !caddr_eq(&a->bindto, &b->bindto) ||
+	    a->bind_port != b->bind_port || !str_eq(a->bind_if, b->bind_if) ||
+	    a->connect_timeout_ms != b->connect_timeout_ms || a->fwmark != b->fwmark)
+		return false;
+	if (a->retry != b->retry || a->delay_before_retry_ms != b->delay_before_retry_ms ||
+	    a->warmup_ms != b->warmup_ms || a->delay_loop_ms != b->delay_loop_ms ||
+	    a->alpha != b->alpha || a->log_all_failures != b->log_all_failures)
+		return false;
+	if (a->n_urls != b->n_urls || !str_eq(a->virtualhost, b->virtualhost) ||
+	    !str_eq(a->http_protocol, b->http_protocol) || a->enable_sni != b->enable_sni ||
+	    a->fast_recovery != b->fast_recovery)
+		return false;
+	for (unsigned i = 0; i < a->n_urls; i++)
+		if (!url_eq(&a->urls[i], &b->urls[i]))
+			return false;
+	return str_eq(a->helo_name, b->helo_name) && str_eq(a->dns_type, b->dns_type) &&
+	       str_eq(a->dns_name, b->dns_name) && str_eq(a->misc_path, b->misc_path) &&
+	       a->misc_timeout_ms == b->misc_timeout_ms && a->misc_dynamic == b->misc_dynamic &&
+	       str_eq(a->user, b->user) && str_eq(a->payload, b->payload) &&
+	       a->require_reply == b->require_reply &&
+	       a->min_reply_length == b->min_reply_length &&
+	       a->max_reply_length == b->max_reply_length && str_eq(a->track_file, b->track_file) &&
+	       a->file_weight == b->file_weight && a->reverse == b->reverse &&
+	       str_eq(a->bfd_name, b->bfd_name);
+}
+
+/* The identity of a virtual server across configs: what IPVS keys it by. */
+static bool vs_same(const struct conf_vs *a, const struct conf_vs *b)
+{
+	if (a->kind != b->kind || a->af != b->af)
+		return false;
+	switch (a->kind) {
+	case CONF_VS_FWMARK:
+		return a->fwmark == b->fwmark;
+	case CONF_VS_GROUP:
+		return str_eq(a->group, b->group) && a->proto == b->proto && a->port == b->port;
+	default:
+		return a->proto == b->proto && a->port == b->port && caddr_eq(&a->addr, &b->addr);
+	}
+}
+
+static bool rs_same(const struct conf_rs *a, const struct conf_rs *b)
+{
+	return a->port == b->port && caddr_eq(&a->addr, &b->addr);
+}
+
+/* Release a checker that is not carried over (or whose state was copied):
+ * no report, no notify. */
+static void checker_drop(struct check *k, struct checker *c)
+{
+	if (c->timer)
+		ev_timer_cancel(k->loop, c->timer);
+	c->timer = NULL;
+	if (c->running && c->ops && c->ops->abort)
+		c->ops->abort(c);
+	c->running = false;
+	if (!c->disabled && c->ops && c->ops->fini)
+		c->ops->fini(c);
+}
+
+int check_reload(struct check *k, const struct conf *conf)
+{
+	unsigned n_rs = 0, n_ck = 0, ri = 0, ci = 0, carried = 0, started = 0;
+	struct check_vs *nvs;
+	struct check_rs *nrs;
+	struct checker *nck;
+	bool *taken, *vs_new;
+	uint64_t now = ev_now_ns(k->loop);
+
+	for (unsigned v = 0; v < conf->n_vs; v++) {
+		n_rs += conf->vs[v].n_rs;
+		for (unsigned r = 0; r < conf->vs[v].n_rs; r++)
+			n_ck += conf->vs[v].rs[r].n_checkers;
+	}
+	nvs = calloc(conf->n_vs ? conf->n_vs : 1, sizeof(*nvs));
+	nrs = calloc(n_rs ? n_rs : 1, sizeof(*nrs));
+	nck = calloc(n_ck ? n_ck : 1, sizeof(*nck));
+	taken = calloc(k->n_ck ? k->n_ck : 1, sizeof(*taken));
+	vs_new = calloc(conf->n_vs ? conf->n_vs : 1, sizeof(*vs_new));
+	if (!nvs || !nrs || !nck || !taken || !vs_new) {
+		free(nvs);
+		free(nrs);
+		free(nck);
+		free(taken);
+		free(vs_new);
+		check_log(k, "reload: out of memory; checkers stay on the previous config");
+		return -ENOMEM;
+	}
+
+	for (unsigned v = 0; v < conf->n_vs; v++) {
+		const struct conf_vs *cv = &conf->vs[v];
+		struct check_vs *vs = &nvs[v], *ovs = NULL;
+
+		vs->cv = cv;
+		vs->k = k;
+		vs_name(conf, cv, vs->name, sizeof(vs->name));
+		for (unsigned i = 0; i < k->n_vs && !ovs; i++)
+			if (vs_same(k->vs[i].cv, cv))
+				ovs = &k->vs[i];
+		vs_new[v] = !ovs;
+		if (ovs)
+			vs->quorum_up = ovs->quorum_up;
+		for (unsigned r = 0; r < cv->n_rs; r++) {
+			const struct conf_rs *cr = &cv->rs[r];
+			struct check_rs *rs = &nrs[ri++], *ors = NULL;
+
+			rs->cr = cr;
+			rs->vs = vs;
+			rs->weight = cr->weight;
+			rs->pushed_up = true; /* as director_reload() starts a new server */
+			check_fmt_addr(&cr->addr, cr->port, rs->name, sizeof(rs->name));
+			for (unsigned i = 0; ovs && i < k->n_rs && !ors; i++)
+				if (k->rs[i].vs == ovs && rs_same(k->rs[i].cr, cr))
+					ors = &k->rs[i];
+			rs->fresh = !ors;
+			if (ors) {
+				rs->pushed_up = ors->pushed_up;
+				if (ors->cr->weight == cr->weight)
+					rs->weight = ors->weight; /* misc_dynamic's */
+			}
+			for (unsigned j = 0; j < cr->n_checkers; j++) {
+				struct checker *c = &nck[ci++], *oc = NULL;
+
+				checker_setup(k, c, rs, &cr->checkers[j]);
+				for (unsigned i = 0; ors && i < k->n_ck && !oc; i++)
+					if (!taken[i] && k->ck[i].rs == ors && !k->ck[i].disabled &&
+					    check_conf_equal(k->ck[i].cc, c->cc))
+						oc = &k->ck[i];
+				if (c->disabled)
+					continue;
+				if (oc) {
+					taken[oc - k->ck] = true;
+					c->fsm = oc->fsm;
+					c->last = oc->last;
+					c->have_last = oc->have_last;
+					memcpy(c->last_reason, oc->last_reason, sizeof(c->last_reason));
+					c->last_ns = oc->last_ns;
+					c->n_runs = oc->n_runs;
+					c->n_fail = oc->n_fail;
+					/* the schedule goes on; a run in flight starts over now */
+					c->next_ns = oc->running ? now : oc->timer ? oc->next_ns : 0;
+					carried++;
+				} else {
+					c->next_ns = check_fsm_first_run(&c->cfg, now, &k->rng);
+					started++;
+				}
+				rs->agg.n_checkers++;
+				if (!c->fsm.up)
+					rs->agg.n_failed++;
+			}
+		}
+	}
+
+	/* The old checkers go (their state, where wanted, is copied); they may
+	 * read the previous config, which the caller frees only after this. */
+	for (unsigned i = 0; i < k->n_ck; i++)
+		checker_drop(k, &k->ck[i]);
+	check_log(k, "reload: %u checker%s carried over, %u started, %u stopped", carried,
+		  carried == 1 ? "" : "s", started, k->n_ck - carried);
+	free(k->ck);
+	free(k->rs);
+	free(k->vs);
+	free(taken);
+	k->conf = conf;
+	k->vs = nvs;
+	k->n_vs = conf->n_vs;
+	k->rs = nrs;
+	k->n_rs = ri;
+	k->ck = nck;
+	k->n_ck = ci;
+
+	for (unsigned v = 0; v < k->n_vs; v++) {
+		struct check_vs *vs = &k->vs[v];
+		const struct conf_vs *cv = vs->cv;
+
+		for (unsigned i = 0; i < k->n_rs; i++)
+			if (k->rs[i].vs == vs && k->rs[i].fresh && !rs_alive(&k->rs[i]))
+				check_log(k, "real server %s of VS %s: DOWN at start (alpha)",
+					  k->rs[i].name, vs->name);
+		if (vs_new[v]) {
+			uint64_t sum = vs_live_weight(k, vs);
+
+			vs->quorum_up = check_quorum_initial(sum, cv->quorum, cv->hysteresis);
+			if (!vs->quorum_up && cv->has_sorry) {
+				check_log(k, "VS %s: starting with quorum down: live weight %" PRIu64
+					  " < %u+%u; sorry server in", vs->name, sum, cv->quorum,
+					  cv->hysteresis);
+				run_script(k, cv->quorum_down, "quorum_down");
+			}
+			vs_push_all(k, vs);
+		} else {
+			/* a changed quorum or a new/removed server may move it */
+			vs_quorum_update(k, vs);
+		}
+	}
+	free(vs_new);
+	for (unsigned i = 0; i < k->n_ck; i++) {
+		struct checker *c = &k->ck[i];
+
+		if (!c->disabled && c->next_ns)
+			schedule(c, c->next_ns);
+	}
+	return 0;
 }

@@ -58,6 +58,22 @@ struct check *check_start(struct director *d, const struct conf *c);
  * shutdown notifiers).  The director's tables are left as they are. */
 void check_stop(struct check *k);
 
+/* Reload (keepalived's checker compare): move k onto c, the director's new
+ * config, after director_reload().  A checker of the same virtual server
+ * (same key), real server (address, port) and equal settings
+ * (check_conf_equal) keeps its state - up/down, retries, counters, last
+ * result - and its schedule, with no transition logged or notified; a run
+ * in flight is aborted and started again at once.  Other checkers of c
+ * start as at check_start() (alpha ones take their server out); checkers
+ * no longer in c stop (no notify scripts).  A surviving real server keeps
+ * its health and quorum state.  -ENOMEM: nothing changed, k still runs on
+ * the previous config, which the caller must then keep alive.  The
+ * previous config may be freed after a successful return. */
+int check_reload(struct check *k, const struct conf *c);
+/* Do two checker blocks check the same thing the same way? (every setting,
+ * not the location) */
+bool check_conf_equal(const struct conf_checker *a, const struct conf_checker *b);
+
 /* One line per checker: service, real server, type, state, last result and
  * its reason, retries, counters.  Then one line per real server and per
  * virtual server (quorum).  Stable, greppable "key=value" text. */

@@ -46,6 +46,7 @@ struct check_rs {
 	struct check_vs *vs;
 	struct check_rs_agg agg;
 	bool pushed_up;            /* what the director was last told */
+	bool fresh;                /* new at the last reload (not carried over) */
 	int32_t weight;            /* effective weight (misc_dynamic changes it) */
 	char name[64];             /* "10.0.0.2:80" */
 };
@@ -58,6 +59,7 @@ struct checker {
 	struct check_fsm fsm;
 	struct check_fsm_cfg cfg;
 	struct ev_timer *timer;    /* next run */
+	uint64_t next_ns;          /* when timer fires (carried over on reload) */
 	bool running;
 	bool disabled;             /* init failed: left out, reason in last_reason */
 	uint64_t run_start_ns;

@@ -224,6 +224,45 @@ int director_rs_set_weight(struct director *d, const struct conf_vs *vs,
 	return set_each(d, vs, rs, NULL, &weight, "real server weight");
 }
 
+int director_reload(struct director *d, struct conf *c, const struct director_rs_ent *ents,
+		    unsigned n, struct conf **old)
+{
+	struct rs_map *map = calloc(n ? n : 1, sizeof(*map));
+
+	if (!map)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		const struct director_rs_ent *e = &ents[i];
+		struct rs_map *m = &map[i];
+
+		*m = (struct rs_map){ .vs = e->vs, .rs = e->rs, .svc_id = e->svc_id,
+				      .dest_id = e->dest_id, .up = true, .weight = e->rs->weight };
+		for (unsigned k = 0; k < d->n_map; k++) {
+			const struct rs_map *o = &d->map[k];
+
+			/* the same slot can hold another server after a delete
+			 * and an add in one batch: compare the servers too */
+			if (o->svc_id != e->svc_id || o->dest_id != e->dest_id ||
+			    o->rs->addr.af != e->rs->addr.af || o->rs->port != e->rs->port ||
+			    !addr_eq(&o->rs->addr.a, &e->rs->addr.a))
+				continue;
+			m->up = o->up;
+			/* misc_dynamic's weight holds until the config says otherwise */
+			if (o->rs->weight == e->rs->weight)
+				m->weight = o->weight;
+			break;
+		}
+	}
+	free(d->map);
+	d->map = map;
+	d->n_map = d->cap_map = n;
+	*old = d->conf;
+	d->conf = c;
+	for (unsigned i = 0; i < n; i++)
+		apply(d, &d->map[i]);
+	return 0;
+}
+
 int director_on_change(struct director *d, director_change_cb cb, void *arg)
 {
 	if (!cb)

@@ -67,6 +67,23 @@ int director_rs_set_weight(struct director *d, const struct conf_vs *vs,
  * called after every change with the reason in text for the log. */
 typedef void (*director_change_cb)(void *arg, const char *why);
 int director_on_change(struct director *d, director_change_cb cb, void *arg);
+
+/* Reload (daemon/reload.c), after the live tables were edited to match c:
+ * c becomes the config in force and the map of config real servers is
+ * rebuilt from ents (one per real server of c, with live svc/dest ids).
+ * An entry whose live slot held the same real server before keeps its
+ * health (up/down) and, when its configured weight did not change, its
+ * dynamic weight; new ones start up, as at first load.  Every mapped
+ * server is then put in that state in the tables.  *old gets the previous
+ * config (the caller frees it once nothing points into it).  -ENOMEM
+ * changes nothing.  O(entries * old entries). */
+struct director_rs_ent {
+	const struct conf_vs *vs;
+	const struct conf_rs *rs;
+	uint32_t svc_id, dest_id;
+};
+int director_reload(struct director *d, struct conf *c, const struct director_rs_ent *ents,
+		    unsigned n, struct conf **old);
 /* Tell the subscribers the tables changed (the control socket calls this
  * after it applied a batch; the health setters call it themselves). */
 void director_notify(struct director *d, const char *why);
