@@ -25,6 +25,7 @@
 #include "cli/client.h"
 #include "cli/list.h"
 #include "cli/simulate.h"
+#include "cli/status_view.h"
 #include "core/sched/sched.h"
 #include "core/service-t.h"
 #include "ctl/ctl_proto.h"
@@ -43,13 +44,15 @@ enum cmd {
 	CMD_ZERO,
 	/* DPVS's ipvsadm */
 	CMD_ADDLADDR, CMD_DELLADDR, CMD_GETLADDR,
+	/* ulvs */
+	CMD_STATUS,
 	CMD_N
 };
 
 static const char *const cmdnames[CMD_N] = {
 	"", "add-service", "edit-service", "delete-service", "flush", "list", "add-server",
 	"delete-server", "edit-server", "set", "start-daemon", "stop-daemon", "restore", "save",
-	"zero", "add-laddr", "del-laddr", "get-laddr",
+	"zero", "add-laddr", "del-laddr", "get-laddr", "status",
 };
 
 enum opt {
@@ -79,7 +82,7 @@ static const char *const legal[CMD_N] = {
 	[CMD_EDIT] =        "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxxx",
 	[CMD_DEL] =         "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 	[CMD_FLUSH] =       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-	[CMD_LIST] =        " 11xxxxxxxxx11       xxxxxxx xxxxxx",
+	[CMD_LIST] =        " 1 xxxxxxxxx11       xxxxxxx xxxxxx",
 	[CMD_ADDDEST] =     "xx+xxx+    xxxxxxxxxxxxxxxxxx     x",
 	[CMD_DELDEST] =     "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 	[CMD_EDITDEST] =    "xx+xxx+    xxxxxxxxxxxxxxxxxx     x",
@@ -92,6 +95,7 @@ static const char *const legal[CMD_N] = {
 	[CMD_ADDLADDR] =    "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+",
 	[CMD_DELLADDR] =    "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+",
 	[CMD_GETLADDR] =    "  xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	[CMD_STATUS] =      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 };
 
 /* What one command line asks for. */
@@ -103,6 +107,7 @@ struct ce {
 	char sched_flags[128];
 	bool json;
 	const char *socket;
+	struct ctl_daemon daemon;     /* --start-daemon / --stop-daemon */
 };
 
 static const char *prog = "ulvsadm";
@@ -175,6 +180,7 @@ static void usage_exit(int code)
 		"  %1$s --set tcp tcpfin udp\n"
 		"  %1$s --start-daemon {master|backup} [daemon-options]\n"
 		"  %1$s --stop-daemon {master|backup}\n"
+		"  %1$s --status [--json]\n"
 		"  %1$s -P|Q virtual-service -z local-address [-F ifname]\n"
 		"  %1$s -G [virtual-service]\n"
 		"  %1$s --simulate -s scheduler -r rip:port:weight ...   (%1$s --simulate -h)\n"
@@ -195,8 +201,10 @@ static void usage_exit(int code)
 		"  --list            -L|-l     list the table\n"
 		"  --zero            -Z        zero counters in a service or all services\n"
 		"  --set tcp tcpfin udp        set connection timeout values\n"
-		"  --start-daemon              start connection sync daemon (not available yet)\n"
-		"  --stop-daemon               stop connection sync daemon (not available yet)\n"
+		"  --start-daemon              start connection sync daemon\n"
+		"  --stop-daemon               stop connection sync daemon\n"
+		"  --status                    show the director's state (data plane, VRRP,\n"
+		"                              checkers, sync)\n"
 		"  --add-laddr       -P        add a FULLNAT local address to a service\n"
 		"  --del-laddr       -Q        delete a FULLNAT local address\n"
 		"  --get-laddr       -G        list FULLNAT local addresses\n"
@@ -224,8 +232,18 @@ static void usage_exit(int code)
 		"  --u-threshold  -x uthreshold        upper threshold of connections\n"
 		"  --l-threshold  -y lthreshold        lower threshold of connections\n"
 		"  --connection   -c                   output of current IPVS connections\n"
+		"                                      (of one service with -t|-u|-f)\n"
 		"  --timeout                           output of timeout (tcp tcpfin udp)\n"
 		"  --daemon                            output of daemon information\n"
+		"  --mcast-interface interface         multicast interface for connection sync\n"
+		"  --syncid sid                        syncid for connection sync (default 0:\n"
+		"                                      a backup accepts every sync id)\n"
+		"  --mcast-group address               IPv4/IPv6 group (default=224.0.0.81),\n"
+		"                                      or a unicast peer (ulvs)\n"
+		"  --mcast-port port                   UDP port (default=8848)\n"
+		"  --mcast-ttl ttl                     multicast TTL (default=1)\n"
+		"  --sync-maxlen length                max sync message length (default: from\n"
+		"                                      the interface MTU)\n"
 		"  --stats                             output of statistics information\n"
 		"  --rate                              output of rate information\n"
 		"  --exact                             expand numbers (display exact values)\n"
@@ -440,6 +458,7 @@ enum {
 	T_RATE, T_THRESHOLDS, T_PERSISTENTCONN, T_SORT, T_NOSORT, T_SYNCID, T_PE, T_MCAST_GROUP,
 	T_MCAST_PORT, T_MCAST_TTL, T_SYNC_MAXLEN, T_TUN_INFO, T_TUN_TYPE, T_TUN_PORT,
 	T_TUN_NOCSUM, T_TUN_CSUM, T_TUN_REMCSUM, T_SCTP, T_JSON, T_FULLNAT, T_SOCKET,
+	T_STATUS,
 };
 
 static const struct option long_opts[] = {
@@ -508,12 +527,13 @@ static const struct option long_opts[] = {
 	{ "ifname", required_argument, NULL, 'F' },
 	{ "json", no_argument, NULL, T_JSON },
 	{ "socket", required_argument, NULL, T_SOCKET },
+	{ "status", no_argument, NULL, T_STATUS },
 	{ NULL, 0, NULL, 0 },
 };
 
 static bool is_command(int c)
 {
-	if (c == T_SET || c == T_START_DAEMON || c == T_STOP_DAEMON)
+	if (c == T_SET || c == T_START_DAEMON || c == T_STOP_DAEMON || c == T_STATUS)
 		return true;
 	return c > 0 && c < 128 && strchr("AEDCLlZaedhvRSPQG", c);
 }
@@ -578,7 +598,9 @@ static void parse_options(int argc, char **argv, struct ce *ce)
 			if (strcmp(oa, "master") && strcmp(oa, "backup"))
 				fail(2, c == T_START_DAEMON ? "illegal start-daemon parameter specified"
 							    : "illegal start_daemon specified");
+			ce->daemon.state = strcmp(oa, "master") ? CTL_DAEMON_BACKUP : CTL_DAEMON_MASTER;
 			break;
+		case T_STATUS: set_command(ce, CMD_STATUS); break;
 		case 'h': usage_exit(0); break;
 		case 'v': version(stdout); exit(0);
 		case 't':
@@ -678,11 +700,17 @@ static void parse_options(int argc, char **argv, struct ce *ce)
 			break;
 		case 'c': set_option(ce, O_CONNECTION); break;
 		case 'n': set_option(ce, O_NUMERIC); ce->format |= FMT_NUMERIC; break;
-		case T_MCAST_IFACE: set_option(ce, O_MCAST); break;
+		case T_MCAST_IFACE:
+			set_option(ce, O_MCAST);
+			if (strlen(oa) >= sizeof(ce->daemon.ifname))
+				fail(2, "illegal mcast-interface specified");
+			snprintf(ce->daemon.ifname, sizeof(ce->daemon.ifname), "%s", oa);
+			break;
 		case T_SYNCID:
 			set_option(ce, O_SYNCID);
-			if (string_to_number(oa, 0, 255) == -1)
+			if ((n = string_to_number(oa, 0, 255)) == -1)
 				fail(2, "illegal syncid specified");
+			ce->daemon.syncid = (uint8_t)n;
 			break;
 		case T_TIMEOUT: set_option(ce, O_TIMEOUT); break;
 		case T_DAEMON: set_option(ce, O_DAEMON); break;
@@ -704,10 +732,34 @@ static void parse_options(int argc, char **argv, struct ce *ce)
 			set_option(ce, O_SCHED_FLAGS);
 			snprintf(ce->sched_flags, sizeof(ce->sched_flags), "%s", oa);
 			break;
-		case T_MCAST_GROUP: set_option(ce, O_MCAST_GROUP); break;
-		case T_MCAST_PORT: set_option(ce, O_MCAST_PORT); break;
-		case T_MCAST_TTL: set_option(ce, O_MCAST_TTL); break;
-		case T_SYNC_MAXLEN: set_option(ce, O_SYNC_MAXLEN); break;
+		case T_MCAST_GROUP: {
+			uint16_t port = 0;
+
+			set_option(ce, O_MCAST_GROUP);
+			if (parse_service(oa, 17, &ce->daemon.group_af, &ce->daemon.group, &port) !=
+			    SERVICE_ADDR)
+				fail(2, "invalid mcast-group specified");
+			break;
+		}
+		case T_MCAST_PORT:
+			set_option(ce, O_MCAST_PORT);
+			if ((n = string_to_number(oa, 1, 65535)) == -1)
+				fail(2, "illegal mcast-port specified");
+			ce->daemon.port = htons((uint16_t)n);
+			break;
+		case T_MCAST_TTL:
+			set_option(ce, O_MCAST_TTL);
+			if ((n = string_to_number(oa, 1, 255)) == -1)
+				fail(2, "illegal mcast-ttl specified");
+			ce->daemon.ttl = (uint8_t)n;
+			break;
+		case T_SYNC_MAXLEN:
+			set_option(ce, O_SYNC_MAXLEN);
+			/* IPVS: at most a 64 KiB datagram less the IP and UDP headers */
+			if ((n = string_to_number(oa, 1, 65535 - 20 - 8)) == -1)
+				fail(2, "illegal sync-maxlen specified");
+			ce->daemon.maxlen = (uint32_t)n;
+			break;
 		case T_TUN_INFO: set_option(ce, O_TUN_INFO); break;
 		case T_TUN_TYPE:
 			set_option(ce, O_TUN_TYPE);
@@ -778,6 +830,16 @@ static void finish(int argc, char **argv, struct ce *ce)
 		fail(2, "unexpected argument %s", pos[0]);
 	}
 	generic_opt_check(ce->cmd, ce->options);
+	/* ipvsadm lists one service or the connections, never both; ulvs lets
+	 * a service narrow -c, and keeps the other exclusions */
+	if (ce->cmd == CMD_LIST && (ce->options & (1ull << O_SERVICE))) {
+		if (ce->options & (1ull << O_TIMEOUT))
+			fail(2, "The option '%s' conflicts with the '%s' option in the '%s' command",
+			     optnames[O_TIMEOUT], optnames[O_SERVICE], cmdnames[CMD_LIST]);
+		if (ce->options & (1ull << O_DAEMON))
+			fail(2, "The option '%s' conflicts with the '%s' option in the '%s' command",
+			     optnames[O_DAEMON], optnames[O_SERVICE], cmdnames[CMD_LIST]);
+	}
 	if (ce->cmd == CMD_ADD || ce->cmd == CMD_EDIT) {
 		if (!ce->c.svc.fwmark && !ce->c.svc.port && !(ce->c.svc_flags & SVC_F_PERSISTENT))
 			fail(2, "Zero port specified for non-persistent service");
@@ -820,7 +882,7 @@ static void finish(int argc, char **argv, struct ce *ce)
 		memset(&ce->c.laddr, 0, sizeof(ce->c.laddr));
 		ce->c.ifname[0] = '\0';
 	}
-	if (ce->json && ce->cmd != CMD_LIST && ce->cmd != CMD_GETLADDR)
+	if (ce->json && ce->cmd != CMD_LIST && ce->cmd != CMD_GETLADDR && ce->cmd != CMD_STATUS)
 		fail(2, "Illegal 'json' option with the '%s' command", cmdnames[ce->cmd]);
 	if (ce->cmd == CMD_LIST && (ce->options & ((1ull << O_CONNECTION) | (1ull << O_TIMEOUT) |
 						   (1ull << O_DAEMON))) &&
@@ -942,7 +1004,8 @@ static int send_cmds(const struct ctl_cmd *c, uint32_t n)
 	return 0;
 }
 
-static void list_conns(unsigned format)
+/* -c, of every service or (svc not NULL) of one. */
+static void list_conns(unsigned format, const struct ctl_svc_key *svc)
 {
 	uint32_t cursor = 0;
 	int first = 1;
@@ -959,8 +1022,11 @@ static void list_conns(unsigned format)
 		size_t at;
 
 		ctl_buf_init(&b, CTL_HDR_LEN + CTL_MAX_REQUEST);
-		at = ctl_msg_begin(&b, CTL_REQ_CONNS);
-		ctl_put_conns_req(&b, cursor, CTL_CONNS_PAGE);
+		at = ctl_msg_begin(&b, svc ? CTL_REQ_CONNS_SVC : CTL_REQ_CONNS);
+		if (svc)
+			ctl_put_conns_svc_req(&b, cursor, CTL_CONNS_PAGE, svc);
+		else
+			ctl_put_conns_req(&b, cursor, CTL_CONNS_PAGE);
 		ctl_msg_end(&b, at);
 		p = call(&b, CTL_REP_CONNS, &len);
 		ctl_buf_free(&b);
@@ -1082,11 +1148,6 @@ int main(int argc, char **argv)
 	finish(argc, argv, &ce);
 
 	switch (ce.cmd) {
-	case CMD_STARTDAEMON:
-	case CMD_STOPDAEMON:
-		fprintf(stderr, "%s: connection synchronisation is not available yet in ulvs; "
-				"--%s had no effect\n", prog, cmdnames[ce.cmd]);
-		return 1;
 	case CMD_RESTORE:
 		return restore(ce.socket);
 	default:
@@ -1096,7 +1157,8 @@ int main(int argc, char **argv)
 	switch (ce.cmd) {
 	case CMD_LIST:
 		if (ce.options & (1ull << O_CONNECTION)) {
-			list_conns(ce.format);
+			list_conns(ce.format,
+				   (ce.options & (1ull << O_SERVICE)) ? &ce.c.svc : NULL);
 		} else if (ce.options & (1ull << O_TIMEOUT)) {
 			struct ctl_buf b;
 			struct ctl_timeouts to;
@@ -1111,9 +1173,19 @@ int main(int argc, char **argv)
 			free(p);
 			list_timeouts(stdout, &to, ce.format);
 		} else if (ce.options & (1ull << O_DAEMON)) {
+			struct ctl_daemons ds;
+			struct ctl_buf b;
+			uint32_t len;
+			uint8_t *p;
+
 			/* no sync daemon runs: ipvsadm prints nothing then */
-			if (ce.json)
-				printf("[]\n");
+			simple_request(CTL_REQ_DAEMON, &b);
+			p = call(&b, CTL_REP_DAEMON, &len);
+			ctl_buf_free(&b);
+			if (ctl_get_daemons(p, len, &ds))
+				fail(2, "ulvsd sent a malformed reply");
+			free(p);
+			status_view_daemons(stdout, &ds, ce.json);
 		} else {
 			struct ctl_info info;
 			struct ctl_list l;
@@ -1140,6 +1212,41 @@ int main(int argc, char **argv)
 		else
 			list_laddrs(stdout, &l, ce.format);
 		ctl_list_free(&l);
+		break;
+	}
+	case CMD_STARTDAEMON:
+	case CMD_STOPDAEMON: {
+		struct ctl_buf b;
+		uint32_t len;
+		size_t at;
+
+		ctl_buf_init(&b, CTL_HDR_LEN + CTL_MAX_REQUEST);
+		if (ce.cmd == CMD_STARTDAEMON) {
+			at = ctl_msg_begin(&b, CTL_REQ_START_DAEMON);
+			ctl_put_daemon(&b, &ce.daemon);
+		} else {
+			at = ctl_msg_begin(&b, CTL_REQ_STOP_DAEMON);
+			ctl_put_stop_daemon(&b, ce.daemon.state);
+		}
+		ctl_msg_end(&b, at);
+		free(call(&b, CTL_REP_OK, &len));
+		ctl_buf_free(&b);
+		break;
+	}
+	case CMD_STATUS: {
+		struct ctl_status st;
+		struct ctl_buf b;
+		uint32_t len;
+		uint8_t *p;
+
+		simple_request(CTL_REQ_STATUS, &b);
+		p = call(&b, CTL_REP_STATUS, &len);
+		ctl_buf_free(&b);
+		if (ctl_get_status(p, len, &st))
+			fail(2, "ulvsd sent a malformed reply");
+		free(p);
+		status_view_print(stdout, &st, ce.json);
+		ctl_status_free(&st);
 		break;
 	}
 	default:

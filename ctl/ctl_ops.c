@@ -733,6 +733,9 @@ struct conns_walk {
 	uint64_t now;
 	uint32_t skip, max, seen, n;
 	size_t count_at;
+	bool filter;              /* only connections of service svc_id */
+	uint32_t svc_id;
+	uint32_t next;            /* CONNS_SVC: table position to resume at */
 };
 
 static int conns_cb(void *arg, const struct conn *c)
@@ -742,8 +745,12 @@ static int conns_cb(void *arg, const struct conn *c)
 
 	if (w->seen++ < w->skip)
 		return 0;
-	if (w->n == w->max)
+	if (w->filter && c->svc_id != w->svc_id)
+		return 0;
+	if (w->n == w->max) {
+		w->next = w->seen - 1;
 		return 1;
+	}
 	memset(&ci, 0, sizeof(ci));
 	ci.af = c->af;
 	ci.proto = c->proto;
@@ -788,6 +795,35 @@ int ctl_ops_conns(struct ctl_buf *b, struct engine *e, uint64_t now_ns, uint32_t
 		p[4] = (uint8_t)(w.n >> 24), p[5] = (uint8_t)(w.n >> 16);
 		p[6] = (uint8_t)(w.n >> 8), p[7] = (uint8_t)w.n;
 	}
+	return 0;
+}
+
+int ctl_ops_conns_svc(struct ctl_buf *b, struct svc_table *t, struct engine *e, uint64_t now_ns,
+		      uint32_t cursor, uint32_t max, const struct ctl_svc_key *svc)
+{
+	struct conns_walk w = { .b = b, .ct = engine_conns(e), .now = now_ns, .skip = cursor,
+				.max = max, .filter = true, .next = UINT32_MAX };
+	struct svc *s = find_svc(t, svc);
+	size_t at = b->len;
+	uint8_t *p;
+
+	if (!s || !svc_live(s))
+		return -ESRCH;
+	w.svc_id = s->id;
+	ctl_put_u32(b, 0); /* next, patched below */
+	ctl_put_u32(b, 0); /* n */
+	if (b->err)
+		return b->err;
+	conn_foreach(w.ct, conns_cb, &w);
+	if (b->err)
+		return b->err;
+	/* The cursor is a table position: entries of other services between
+	 * pages are skipped again on the next call, never returned. */
+	p = b->p + at;
+	p[0] = (uint8_t)(w.next >> 24), p[1] = (uint8_t)(w.next >> 16);
+	p[2] = (uint8_t)(w.next >> 8), p[3] = (uint8_t)w.next;
+	p[4] = (uint8_t)(w.n >> 24), p[5] = (uint8_t)(w.n >> 16);
+	p[6] = (uint8_t)(w.n >> 8), p[7] = (uint8_t)w.n;
 	return 0;
 }
 

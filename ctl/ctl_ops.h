@@ -44,6 +44,11 @@ int ctl_ops_list(struct ctl_buf *b, struct svc_table *t, struct engine *e,
  * cursor in table order, with their remaining time at now_ns.  O(capacity). */
 int ctl_ops_conns(struct ctl_buf *b, struct engine *e, uint64_t now_ns, uint32_t cursor,
 		  uint32_t max);
+/* The same for the connections and templates of one service only (-ESRCH
+ * when it does not exist); the reply's cursor is the table position to
+ * resume at.  O(capacity). */
+int ctl_ops_conns_svc(struct ctl_buf *b, struct svc_table *t, struct engine *e, uint64_t now_ns,
+		      uint32_t cursor, uint32_t max, const struct ctl_svc_key *svc);
 void ctl_ops_timeouts(struct engine *e, struct ctl_timeouts *to);
 void ctl_ops_info(struct svc_table *t, struct engine *e, struct ctl_info *i);
 

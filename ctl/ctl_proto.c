@@ -11,6 +11,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -807,4 +809,432 @@ int ctl_get_conns(const uint8_t *p, size_t len, struct ctl_conns *out)
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+/* ---- sync daemon -------------------------------------------------------------- */
+
+#define DAEMON_WIRE_LEN (4 + 2 + 2 + 4 + CTL_IFNAME_LEN + 16)
+
+static void put_daemon(struct ctl_buf *b, const struct ctl_daemon *d)
+{
+	put8(b, d->state);
+	put8(b, d->syncid);
+	put8(b, d->ttl);
+	put8(b, d->group_af);
+	put16(b, ntohs(d->port));
+	put16(b, 0);
+	ctl_put_u32(b, d->maxlen);
+	putstr(b, d->ifname, CTL_IFNAME_LEN);
+	putbytes(b, d->group.b, 16);
+}
+
+static void get_daemon(struct rd *r, struct ctl_daemon *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->state = get8(r);
+	d->syncid = get8(r);
+	d->ttl = get8(r);
+	d->group_af = get8(r);
+	d->port = htons(get16(r));
+	getpad(r, 2);
+	d->maxlen = get32(r);
+	getstr(r, d->ifname, CTL_IFNAME_LEN, ifname_char);
+	getbytes(r, d->group.b, 16);
+	if (d->state != CTL_DAEMON_MASTER && d->state != CTL_DAEMON_BACKUP)
+		r->bad = true;
+	if (!af_ok(d->group_af, true) || !addr_ok(d->group_af, &d->group))
+		r->bad = true;
+	/* maxlen must fit a UDP datagram (ttl 0 means the default, 1) */
+	if (d->maxlen > 65507)
+		r->bad = true;
+}
+
+void ctl_put_daemon(struct ctl_buf *b, const struct ctl_daemon *d)
+{
+	put_daemon(b, d);
+}
+
+int ctl_get_daemon(const uint8_t *p, size_t len, struct ctl_daemon *d)
+{
+	struct rd r = { .p = p, .len = len };
+
+	get_daemon(&r, d);
+	return rd_end(&r);
+}
+
+void ctl_put_daemons(struct ctl_buf *b, const struct ctl_daemons *d)
+{
+	ctl_put_u32(b, d->n);
+	for (uint32_t i = 0; i < d->n && i < CTL_MAX_DAEMONS; i++)
+		put_daemon(b, &d->d[i]);
+}
+
+int ctl_get_daemons(const uint8_t *p, size_t len, struct ctl_daemons *d)
+{
+	struct rd r = { .p = p, .len = len };
+
+	memset(d, 0, sizeof(*d));
+	d->n = get32(&r);
+	if (d->n > CTL_MAX_DAEMONS)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < d->n; i++)
+		get_daemon(&r, &d->d[i]);
+	/* one of each role at most */
+	if (d->n == 2 && d->d[0].state == d->d[1].state)
+		return -EBADMSG;
+	return rd_end(&r);
+}
+
+void ctl_put_stop_daemon(struct ctl_buf *b, uint8_t state)
+{
+	put8(b, state);
+	putbytes(b, "\0\0\0", 3);
+}
+
+int ctl_get_stop_daemon(const uint8_t *p, size_t len, uint8_t *state)
+{
+	struct rd r = { .p = p, .len = len };
+
+	*state = get8(&r);
+	getpad(&r, 3);
+	if (*state != CTL_DAEMON_MASTER && *state != CTL_DAEMON_BACKUP)
+		return -EBADMSG;
+	return rd_end(&r);
+}
+
+void ctl_put_conns_svc_req(struct ctl_buf *b, uint32_t cursor, uint32_t max,
+			   const struct ctl_svc_key *svc)
+{
+	ctl_put_conns_req(b, cursor, max);
+	put_key(b, svc);
+}
+
+int ctl_get_conns_svc_req(const uint8_t *p, size_t len, uint32_t *cursor, uint32_t *max,
+			  struct ctl_svc_key *svc)
+{
+	struct rd r = { .p = p, .len = len };
+
+	if (len < 8)
+		return -EBADMSG;
+	if (ctl_get_conns_req(p, 8, cursor, max))
+		return -EBADMSG;
+	r.off = 8;
+	get_key(&r, svc);
+	if (r.bad || !key_ok(svc))
+		return -EBADMSG;
+	return rd_end(&r);
+}
+
+/* ---- status ---------------------------------------------------------------------- */
+
+static bool key_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static bool status_key_ok(const char *k, size_t n)
+{
+	if (n == 0 || n >= CTL_STATUS_KEY)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!key_char((unsigned char)k[i]))
+			return false;
+	return true;
+}
+
+static bool status_text_ok(const char *s, size_t n)
+{
+	if (n > CTL_STATUS_STR)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Grow *arr (of *cap elements of size sz) to hold n + 1. */
+static int grow(void **arr, uint32_t *cap, uint32_t n, size_t sz)
+{
+	uint32_t nc;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 8;
+	p = realloc(*arr, (size_t)nc * sz);
+	if (!p)
+		return -ENOMEM;
+	memset((uint8_t *)p + (size_t)*cap * sz, 0, (size_t)(nc - *cap) * sz);
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+void ctl_status_section(struct ctl_status *st, const char *name)
+{
+	struct ctl_status_sec *sec;
+	size_t n = strlen(name);
+
+	if (st->err)
+		return;
+	if (!status_key_ok(name, n)) {
+		st->err = -EINVAL;
+		return;
+	}
+	if (st->n == CTL_STATUS_MAX_SECTIONS) {
+		st->err = -E2BIG;
+		return;
+	}
+	if ((st->err = grow((void **)&st->sec, &st->cap, st->n, sizeof(*st->sec))))
+		return;
+	sec = &st->sec[st->n++];
+	memcpy(sec->name, name, n + 1);
+}
+
+void ctl_status_record(struct ctl_status *st)
+{
+	struct ctl_status_sec *sec;
+
+	if (st->err)
+		return;
+	if (!st->n) {
+		st->err = -EINVAL;
+		return;
+	}
+	sec = &st->sec[st->n - 1];
+	if (sec->n == UINT32_MAX / 2) {
+		st->err = -E2BIG;
+		return;
+	}
+	if ((st->err = grow((void **)&sec->rec, &sec->cap, sec->n, sizeof(*sec->rec))))
+		return;
+	sec->n++;
+}
+
+static struct ctl_status_kv *status_kv(struct ctl_status *st, const char *key)
+{
+	struct ctl_status_rec *r;
+	size_t n = strlen(key);
+
+	if (st->err)
+		return NULL;
+	if (!st->n || !st->sec[st->n - 1].n || !status_key_ok(key, n)) {
+		st->err = -EINVAL;
+		return NULL;
+	}
+	r = &st->sec[st->n - 1].rec[st->sec[st->n - 1].n - 1];
+	if (r->n == CTL_STATUS_MAX_KVS) {
+		st->err = -E2BIG;
+		return NULL;
+	}
+	if ((st->err = grow((void **)&r->kv, &r->cap, r->n, sizeof(*r->kv))))
+		return NULL;
+	memcpy(r->kv[r->n].key, key, n + 1);
+	return &r->kv[r->n++];
+}
+
+/* Text values are made printable here rather than refused: they come from
+ * configs, scripts and kernel messages the daemon does not control. */
+void ctl_status_str(struct ctl_status *st, const char *key, const char *fmt, ...)
+{
+	struct ctl_status_kv *kv = status_kv(st, key);
+	char buf[CTL_STATUS_STR + 1];
+	va_list ap;
+	size_t n;
+
+	if (!kv)
+		return;
+	kv->kind = CTL_SK_STR;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	n = strlen(buf);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < ' ' || (unsigned char)buf[i] >= 0x7f)
+			buf[i] = '?';
+	kv->s = strdup(buf);
+	if (!kv->s)
+		st->err = -ENOMEM;
+}
+
+void ctl_status_u64(struct ctl_status *st, const char *key, uint64_t v)
+{
+	struct ctl_status_kv *kv = status_kv(st, key);
+
+	if (kv) {
+		kv->kind = CTL_SK_U64;
+		kv->u = v;
+	}
+}
+
+void ctl_status_i64(struct ctl_status *st, const char *key, int64_t v)
+{
+	struct ctl_status_kv *kv = status_kv(st, key);
+
+	if (kv) {
+		kv->kind = CTL_SK_I64;
+		kv->i = v;
+	}
+}
+
+void ctl_status_free(struct ctl_status *st)
+{
+	for (uint32_t i = 0; i < st->n; i++) {
+		struct ctl_status_sec *sec = &st->sec[i];
+
+		for (uint32_t j = 0; j < sec->n; j++) {
+			for (uint32_t k = 0; k < sec->rec[j].n; k++)
+				free(sec->rec[j].kv[k].s);
+			free(sec->rec[j].kv);
+		}
+		free(sec->rec);
+	}
+	free(st->sec);
+	memset(st, 0, sizeof(*st));
+}
+
+static void put_name(struct ctl_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	put8(b, (uint8_t)n);
+	putbytes(b, s, n);
+}
+
+void ctl_put_status(struct ctl_buf *b, const struct ctl_status *st)
+{
+	put8(b, (uint8_t)st->n);
+	for (uint32_t i = 0; i < st->n; i++) {
+		const struct ctl_status_sec *sec = &st->sec[i];
+
+		put_name(b, sec->name);
+		ctl_put_u32(b, sec->n);
+		for (uint32_t j = 0; j < sec->n; j++) {
+			const struct ctl_status_rec *r = &sec->rec[j];
+
+			put16(b, (uint16_t)r->n);
+			for (uint32_t k = 0; k < r->n; k++) {
+				const struct ctl_status_kv *kv = &r->kv[k];
+
+				put_name(b, kv->key);
+				put8(b, kv->kind);
+				if (kv->kind == CTL_SK_STR) {
+					size_t n = strlen(kv->s);
+
+					put16(b, (uint16_t)n);
+					putbytes(b, kv->s, n);
+				} else {
+					put64(b, kv->kind == CTL_SK_U64 ? kv->u : (uint64_t)kv->i);
+				}
+			}
+		}
+	}
+}
+
+static void get_name(struct rd *r, char out[CTL_STATUS_KEY])
+{
+	uint8_t n = get8(r);
+	const uint8_t *p = take(r, n);
+
+	out[0] = '\0';
+	if (!p || !status_key_ok((const char *)p, n)) {
+		r->bad = true;
+		return;
+	}
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Smallest encodings, to bound counts by the bytes left before allocating. */
+#define STATUS_SEC_MIN (1 + 1 + 4)
+#define STATUS_REC_MIN 2
+#define STATUS_KV_MIN (1 + 1 + 1 + 2)
+
+int ctl_get_status(const uint8_t *p, size_t len, struct ctl_status *st)
+{
+	struct rd r = { .p = p, .len = len };
+	uint32_t nsec;
+
+	memset(st, 0, sizeof(*st));
+	nsec = get8(&r);
+	if (nsec > CTL_STATUS_MAX_SECTIONS || (size_t)nsec * STATUS_SEC_MIN > len - r.off)
+		return -EBADMSG;
+	if (nsec && !(st->sec = calloc(nsec, sizeof(*st->sec))))
+		return -ENOMEM;
+	st->cap = nsec;
+	for (uint32_t i = 0; i < nsec && !r.bad; i++) {
+		struct ctl_status_sec *sec = &st->sec[st->n++];
+		uint32_t nrec;
+
+		get_name(&r, sec->name);
+		nrec = get32(&r);
+		if (r.bad || (uint64_t)nrec * STATUS_REC_MIN > len - r.off)
+			goto bad;
+		for (uint32_t q = 0; q + 1 < st->n; q++)
+			if (!strcmp(st->sec[q].name, sec->name))
+				goto bad;
+		if (nrec && !(sec->rec = calloc(nrec, sizeof(*sec->rec))))
+			goto nomem;
+		sec->cap = nrec;
+		for (uint32_t j = 0; j < nrec && !r.bad; j++) {
+			struct ctl_status_rec *rec = &sec->rec[sec->n++];
+			uint32_t nkv = get16(&r);
+
+			if (r.bad || nkv > CTL_STATUS_MAX_KVS ||
+			    (uint64_t)nkv * STATUS_KV_MIN > len - r.off)
+				goto bad;
+			if (nkv && !(rec->kv = calloc(nkv, sizeof(*rec->kv))))
+				goto nomem;
+			rec->cap = nkv;
+			for (uint32_t k = 0; k < nkv && !r.bad; k++) {
+				struct ctl_status_kv *kv = &rec->kv[rec->n++];
+				const uint8_t *s;
+				uint16_t n;
+
+				get_name(&r, kv->key);
+				kv->kind = get8(&r);
+				switch (kv->kind) {
+				case CTL_SK_U64: kv->u = get64(&r); break;
+				case CTL_SK_I64: kv->i = (int64_t)get64(&r); break;
+				case CTL_SK_STR:
+					n = get16(&r);
+					s = take(&r, n);
+					if (!s || !status_text_ok((const char *)s, n))
+						goto bad;
+					if (!(kv->s = malloc((size_t)n + 1)))
+						goto nomem;
+					memcpy(kv->s, s, n);
+					kv->s[n] = '\0';
+					break;
+				default:
+					goto bad;
+				}
+			}
+		}
+	}
+	if (rd_end(&r))
+		goto bad;
+	return 0;
+bad:
+	ctl_status_free(st);
+	return -EBADMSG;
+nomem:
+	ctl_status_free(st);
+	return -ENOMEM;
+}
+
+const struct ctl_status_sec *ctl_status_find(const struct ctl_status *st, const char *name)
+{
+	for (uint32_t i = 0; i < st->n; i++)
+		if (!strcmp(st->sec[i].name, name))
+			return &st->sec[i];
+	return NULL;
+}
+
+const struct ctl_status_kv *ctl_status_get(const struct ctl_status_rec *r, const char *key)
+{
+	for (uint32_t i = 0; i < r->n; i++)
+		if (!strcmp(r->kv[i].key, key))
+			return &r->kv[i];
+	return NULL;
 }

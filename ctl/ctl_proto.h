@@ -13,7 +13,10 @@
  * optional one-service filter), CONNS (a page of the connection table from a
  * cursor), TIMEOUTS, CMD (a batch of ipvsadm commands applied all or
  * nothing).  Replies: OK, ERROR (errno + failing index + text), and one
- * reply type per query.
+ * reply type per query.  Added since, under the same version: STATUS (the
+ * director's state as sections of key/value records, see below), DAEMON,
+ * START_DAEMON and STOP_DAEMON (ipvsadm's sync daemon commands) and
+ * CONNS_SVC (a CONNS page of one service's connections).
  * Return convention: decoders return 0 or -EBADMSG / -EPROTO / -E2BIG /
  * -ENOMEM; encoders return bytes written or -ENOSPC / -EINVAL.
  */
@@ -48,12 +51,20 @@ enum ctl_type {
 	CTL_REQ_CONNS = 3,
 	CTL_REQ_TIMEOUTS = 4,
 	CTL_REQ_CMD = 5,
+	/* Additions (same version: an older ulvsd answers EOPNOTSUPP). */
+	CTL_REQ_STATUS = 6,         /* no payload: the director's status */
+	CTL_REQ_DAEMON = 7,         /* no payload: the sync daemons (-L --daemon) */
+	CTL_REQ_START_DAEMON = 8,   /* one ctl_daemon (--start-daemon) */
+	CTL_REQ_STOP_DAEMON = 9,    /* state (--stop-daemon) */
+	CTL_REQ_CONNS_SVC = 10,     /* CONNS of one service (-c -t|-u|-f) */
 	CTL_REP_OK = 0x81,
 	CTL_REP_ERROR = 0x82,
 	CTL_REP_INFO = 0x83,
 	CTL_REP_LIST = 0x84,
 	CTL_REP_CONNS = 0x85,
 	CTL_REP_TIMEOUTS = 0x86,
+	CTL_REP_STATUS = 0x87,
+	CTL_REP_DAEMON = 0x88,
 };
 
 enum ctl_op {
@@ -224,5 +235,106 @@ void ctl_conns_free(struct ctl_conns *c);
 /* Checks of one command alone (the decoder runs it; the CLI may too). */
 int ctl_cmd_check(const struct ctl_cmd *c);
 bool ctl_svc_key_eq(const struct ctl_svc_key *a, const struct ctl_svc_key *b);
+
+/* ---- sync daemon (ipvsadm --start-daemon / --stop-daemon / -L --daemon) ---- */
+
+enum ctl_daemon_state {     /* IPVS's IP_VS_STATE_* */
+	CTL_DAEMON_MASTER = 1,
+	CTL_DAEMON_BACKUP = 2,
+};
+
+struct ctl_daemon {
+	uint8_t state;              /* enum ctl_daemon_state */
+	uint8_t syncid;             /* 0: every sync id (backup) */
+	uint8_t ttl;                /* 0: default (1) */
+	uint8_t group_af;           /* ULVS_AF_NONE: default group 224.0.0.81 */
+	uint16_t port;              /* network order; 0: default 8848 */
+	uint32_t maxlen;            /* datagram payload; 0: from the MTU */
+	char ifname[CTL_IFNAME_LEN];
+	union ulvs_addr group;      /* multicast group or unicast peer */
+};
+
+#define CTL_MAX_DAEMONS 2           /* a master and a backup, as IPVS */
+struct ctl_daemons {
+	uint32_t n;
+	struct ctl_daemon d[CTL_MAX_DAEMONS];
+};
+
+void ctl_put_daemon(struct ctl_buf *b, const struct ctl_daemon *d);
+int ctl_get_daemon(const uint8_t *p, size_t len, struct ctl_daemon *d);
+void ctl_put_daemons(struct ctl_buf *b, const struct ctl_daemons *d);
+int ctl_get_daemons(const uint8_t *p, size_t len, struct ctl_daemons *d);
+void ctl_put_stop_daemon(struct ctl_buf *b, uint8_t state);
+int ctl_get_stop_daemon(const uint8_t *p, size_t len, uint8_t *state);
+
+/* CONNS_SVC request: a CONNS request plus the service whose connections
+ * (and persistence templates) are wanted; the reply is a CONNS reply whose
+ * cursor counts table positions, not returned entries. */
+void ctl_put_conns_svc_req(struct ctl_buf *b, uint32_t cursor, uint32_t max,
+			   const struct ctl_svc_key *svc);
+int ctl_get_conns_svc_req(const uint8_t *p, size_t len, uint32_t *cursor, uint32_t *max,
+			  struct ctl_svc_key *svc);
+
+/* ---- status (ulvsadm --status) ----
+ * A list of named sections ("dataplane", "drops", "vrrp", "checkers",
+ * "sync", ...), each a list of records, each a list of typed key/value
+ * pairs.  The daemon's subsystems fill sections without the protocol
+ * knowing their types, and the CLI prints any section it does not know
+ * generically, so either side can add keys without a version bump.
+ * Keys and section names: [a-z0-9_], 1..CTL_STATUS_KEY-1 bytes.  String
+ * values: printable ASCII, at most CTL_STATUS_STR bytes.
+ * Wire: u8 nsec; per section u8 len, name, u32 nrec; per record u16 nkv;
+ * per pair u8 len, key, u8 kind, then u64 (U64, I64 two's complement) or
+ * u16 len + bytes (STR). */
+#define CTL_STATUS_KEY 32
+#define CTL_STATUS_STR 1024
+#define CTL_STATUS_MAX_SECTIONS 64
+#define CTL_STATUS_MAX_KVS 256      /* pairs in one record */
+
+enum ctl_status_kind { CTL_SK_STR = 0, CTL_SK_U64 = 1, CTL_SK_I64 = 2, CTL_SK_MAX };
+
+struct ctl_status_kv {
+	char key[CTL_STATUS_KEY];
+	uint8_t kind;               /* enum ctl_status_kind */
+	uint64_t u;                 /* U64 */
+	int64_t i;                  /* I64 */
+	char *s;                    /* STR: malloc'd, NUL-terminated */
+};
+
+struct ctl_status_rec {
+	uint32_t n, cap;
+	struct ctl_status_kv *kv;
+};
+
+struct ctl_status_sec {
+	char name[CTL_STATUS_KEY];
+	uint32_t n, cap;
+	struct ctl_status_rec *rec;
+};
+
+struct ctl_status {
+	uint32_t n, cap;
+	struct ctl_status_sec *sec;
+	int err;                    /* first builder error (-ENOMEM, -EINVAL, -E2BIG) */
+};
+
+/* Builders: append to the last section / record.  Errors are sticky in
+ * st->err (a bad key or name, too many items, no memory) and later calls
+ * are no-ops; the caller checks st->err once.  Zero-initialise st first. */
+void ctl_status_section(struct ctl_status *st, const char *name);
+void ctl_status_record(struct ctl_status *st);
+void ctl_status_str(struct ctl_status *st, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ctl_status_u64(struct ctl_status *st, const char *key, uint64_t v);
+void ctl_status_i64(struct ctl_status *st, const char *key, int64_t v);
+void ctl_status_free(struct ctl_status *st);
+
+void ctl_put_status(struct ctl_buf *b, const struct ctl_status *st);
+/* st is filled (free with ctl_status_free, also on error). */
+int ctl_get_status(const uint8_t *p, size_t len, struct ctl_status *st);
+
+/* Readers for printing: NULL when absent. */
+const struct ctl_status_sec *ctl_status_find(const struct ctl_status *st, const char *name);
+const struct ctl_status_kv *ctl_status_get(const struct ctl_status_rec *r, const char *key);
 
 #endif

@@ -47,6 +47,14 @@ struct ctl_server {
 	struct ev_timer *tick;
 	struct ctl_est *est;
 	unsigned ticks;
+	struct {
+		char name[CTL_STATUS_KEY];
+		ctl_status_cb fn;
+		void *arg;
+	} status[CTL_MAX_STATUS_CBS];
+	unsigned n_status;
+	const struct ctl_sync_ops *sync_ops;
+	void *sync_arg;
 };
 
 static void client_close(struct ctl_server *s, unsigned i)
@@ -74,6 +82,103 @@ static void reply_error(struct ctl_client *c, int err, uint32_t index, const cha
 	snprintf(e.msg, sizeof(e.msg), "%s", msg);
 	at = ctl_msg_begin(&c->out, CTL_REP_ERROR);
 	ctl_put_error(&c->out, &e);
+	ctl_msg_end(&c->out, at);
+}
+
+/* The status reply: our own section, then every provider's. */
+static void handle_status(struct ctl_server *s, struct ctl_client *c, struct svc_table *t,
+			  struct engine *e)
+{
+	struct ctl_status st = { 0 };
+	struct ctl_info i;
+	size_t at;
+	int err;
+
+	ctl_ops_info(t, e, &i);
+	ctl_status_section(&st, "ulvsd");
+	ctl_status_record(&st);
+	ctl_status_str(&st, "version", "%s", i.daemon_version);
+	ctl_status_u64(&st, "services", i.n_svcs);
+	ctl_status_u64(&st, "connections", i.n_conns);
+	ctl_status_u64(&st, "capacity", i.size);
+	for (unsigned k = 0; k < s->n_status; k++) {
+		ctl_status_section(&st, s->status[k].name);
+		s->status[k].fn(s->status[k].arg, &st);
+	}
+	if (st.err) {
+		reply_error(c, -st.err, 0, "cannot collect the status");
+		ctl_status_free(&st);
+		return;
+	}
+	at = ctl_msg_begin(&c->out, CTL_REP_STATUS);
+	ctl_put_status(&c->out, &st);
+	err = ctl_msg_end(&c->out, at);
+	ctl_status_free(&st);
+	if (err) {
+		c->out.len = at;
+		c->out.err = 0;
+		reply_error(c, -err, 0, strerror(-err));
+	}
+}
+
+/* libipvs's words for the sync daemon errors (ipvs_strerror). */
+static const char *daemon_strerror(uint16_t type, int err)
+{
+	if (type == CTL_REQ_START_DAEMON && err == EEXIST)
+		return "Daemon has already run";
+	if (type == CTL_REQ_STOP_DAEMON && err == ESRCH)
+		return "No daemon is running";
+	return strerror(err);
+}
+
+static void handle_daemon(struct ctl_server *s, struct ctl_client *c, const uint8_t *p,
+			  size_t len)
+{
+	const struct ctl_sync_ops *ops = s->sync_ops;
+	char msg[CTL_MSG_LEN] = "";
+	size_t at;
+	int err;
+
+	if (!ops) {
+		reply_error(c, EOPNOTSUPP, 0, "connection sync is not available in this ulvsd");
+		return;
+	}
+	if (c->h.type == CTL_REQ_DAEMON) {
+		struct ctl_daemons ds;
+
+		if (len) {
+			reply_error(c, EBADMSG, 0, "malformed request");
+			return;
+		}
+		memset(&ds, 0, sizeof(ds));
+		ops->list(s->sync_arg, &ds);
+		at = ctl_msg_begin(&c->out, CTL_REP_DAEMON);
+		ctl_put_daemons(&c->out, &ds);
+		ctl_msg_end(&c->out, at);
+		return;
+	}
+	if (c->h.type == CTL_REQ_START_DAEMON) {
+		struct ctl_daemon d;
+
+		if (ctl_get_daemon(p, len, &d)) {
+			reply_error(c, EBADMSG, 0, "malformed request");
+			return;
+		}
+		err = ops->start(s->sync_arg, &d, msg, sizeof(msg));
+	} else {
+		uint8_t state;
+
+		if (ctl_get_stop_daemon(p, len, &state)) {
+			reply_error(c, EBADMSG, 0, "malformed request");
+			return;
+		}
+		err = ops->stop(s->sync_arg, state, msg, sizeof(msg));
+	}
+	if (err) {
+		reply_error(c, -err, 0, msg[0] ? msg : daemon_strerror(c->h.type, -err));
+		return;
+	}
+	at = ctl_msg_begin(&c->out, CTL_REP_OK);
 	ctl_msg_end(&c->out, at);
 }
 
@@ -176,6 +281,39 @@ static void handle(struct ctl_server *s, struct ctl_client *c)
 		err = ctl_msg_end(&c->out, at);
 		break;
 	}
+	case CTL_REQ_CONNS_SVC: {
+		struct ctl_svc_key k;
+		uint32_t cursor, max;
+
+		err = ctl_get_conns_svc_req(p, len, &cursor, &max, &k);
+		if (err)
+			break;
+		at = ctl_msg_begin(&c->out, CTL_REP_CONNS);
+		err = ctl_ops_conns_svc(&c->out, t, e, ev_now_ns(s->l), cursor, max, &k);
+		if (!err)
+			err = ctl_msg_end(&c->out, at);
+		if (err) {
+			c->out.len = at;
+			c->out.err = 0;
+			if (err == -ESRCH) {
+				reply_error(c, ESRCH, 0, ctl_strerror(CTL_OP_ZERO, ESRCH));
+				return;
+			}
+		}
+		break;
+	}
+	case CTL_REQ_STATUS:
+		if (len) {
+			err = -EBADMSG;
+			break;
+		}
+		handle_status(s, c, t, e);
+		return;
+	case CTL_REQ_DAEMON:
+	case CTL_REQ_START_DAEMON:
+	case CTL_REQ_STOP_DAEMON:
+		handle_daemon(s, c, p, len);
+		return;
 	default:
 		reply_error(c, EOPNOTSUPP, 0, "unknown request type");
 		return;
@@ -461,4 +599,40 @@ void ctl_server_stop(struct ctl_server *s)
 	unlink(s->path);
 	ctl_est_free(s->est);
 	free(s);
+}
+
+int ctl_server_set_status_cb(struct ctl_server *s, const char *name, ctl_status_cb fn, void *arg)
+{
+	size_t n = strlen(name);
+	unsigned k;
+
+	if (n == 0 || n >= CTL_STATUS_KEY || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n ||
+	    !strcmp(name, "ulvsd"))
+		return -EINVAL;
+	for (k = 0; k < s->n_status; k++)
+		if (!strcmp(s->status[k].name, name))
+			break;
+	if (!fn) {
+		if (k < s->n_status) {
+			memmove(&s->status[k], &s->status[k + 1],
+				(s->n_status - k - 1) * sizeof(s->status[0]));
+			s->n_status--;
+		}
+		return 0;
+	}
+	if (k == s->n_status) {
+		if (k == CTL_MAX_STATUS_CBS)
+			return -ENOSPC;
+		s->n_status++;
+		memcpy(s->status[k].name, name, n + 1);
+	}
+	s->status[k].fn = fn;
+	s->status[k].arg = arg;
+	return 0;
+}
+
+void ctl_server_set_sync_ops(struct ctl_server *s, const struct ctl_sync_ops *ops, void *arg)
+{
+	s->sync_ops = ops;
+	s->sync_arg = arg;
 }

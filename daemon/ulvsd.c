@@ -29,6 +29,8 @@
 #include "daemon/build.h"
 #include "daemon/director.h"
 #include "daemon/evloop.h"
+#include "daemon/reload.h"
+#include "daemon/status.h"
 #include "io/live.h"
 #include "io/replay.h"
 #include "metrics/metrics.h"
@@ -341,20 +343,27 @@ static void stop_cb(struct evloop *l, int signo, void *arg)
 	ev_stop(l, EXIT_OK);
 }
 
-static void hup_cb(struct evloop *l, int signo, void *arg)
-{
-	FILE *log = arg;
-	fprintf(log, "ulvsd: SIGHUP: reload is not supported yet; restart ulvsd to apply a "
-		     "new config\n");
-}
-
 /* What the subsystems tell each other, on the one loop. */
 struct live_ctx {
 	FILE *log;
-	const struct conf *conf;
+	const struct conf *conf;   /* the config VRRP and sync started with */
 	struct live *live;
 	struct sync *sync;
+	struct reload *reload;
 };
+
+/* keepalived's reload signal: apply the file again without a restart
+ * (daemon/reload.h); a bad file changes nothing. */
+static void hup_cb(struct evloop *l, int signo, void *arg)
+{
+	struct live_ctx *x = arg;
+
+	if (!x->reload) {
+		fprintf(x->log, "ulvsd: SIGHUP while starting: ignored\n");
+		return;
+	}
+	reload_run(x->reload);
+}
 
 static void tables_changed_cb(void *arg, const char *why)
 {
@@ -401,10 +410,11 @@ static int run_live(const struct opts *o)
 	struct live *live = NULL;
 	struct check *checks = NULL;
 	struct ctl_server *ctl = NULL;
-	struct sync *sync = NULL;
+	struct status_ctx sx;
 	struct metrics *metrics = NULL;
 	struct vrrp *vrrp = NULL;
 	struct live_ctx lx = { 0 };
+	struct reload *reload = NULL;
 	int rc = dataplane_load(&d, o, NULL);
 
 	if (rc != EXIT_OK) {
@@ -429,9 +439,10 @@ static int run_live(const struct opts *o)
 		goto out;
 	}
 	d.conf = NULL; /* the director owns it now */
+	lx.log = lo.log;
 	if (ev_signal(loop, SIGTERM, stop_cb, lo.log) < 0 ||
 	    ev_signal(loop, SIGINT, stop_cb, lo.log) < 0 ||
-	    ev_signal(loop, SIGHUP, hup_cb, lo.log) < 0) {
+	    ev_signal(loop, SIGHUP, hup_cb, &lx) < 0) {
 		fprintf(lo.log, "ulvsd: cannot set up signal handling: %s\n", strerror(errno));
 		rc = EXIT_RUNTIME;
 		goto out;
@@ -468,6 +479,15 @@ static int run_live(const struct opts *o)
 			rc = EXIT_RUNTIME;
 			goto out;
 		}
+		/* ulvsadm --status and the sync daemon commands */
+		sx = (struct status_ctx){ .dir = dir, .live = &live, .backend_req = o->backend,
+					  .checks = &checks, .vrrp = &vrrp, .sync = &lx.sync,
+					  .log = lo.log };
+		if (status_register(ctl, &sx) < 0) {
+			fprintf(lo.log, "ulvsd: control socket: cannot register the status view\n");
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
 	}
 	/* Connection sync: global_defs lvs_sync_daemon (role from its VRRP
 	 * instance's initial state until VRRP calls sync_set_role). */
@@ -478,12 +498,12 @@ static int run_live(const struct opts *o)
 		sync_opts_default(&so);
 		so.log = lo.log;
 		if (sync_opts_from_conf(&so, &role, director_conf(dir)) == 0) {
-			sync = sync_start(loop, director_engine(dir), &so, role);
-			if (!sync) {
+			/* lx.sync is the one slot: ulvsadm may stop and start it */
+			lx.sync = sync_start(loop, director_engine(dir), &so, role);
+			if (!lx.sync) {
 				rc = EXIT_RUNTIME;
 				goto out;
 			}
-			lx.sync = sync;
 		}
 	}
 	/* Prometheus endpoint: ulvs_defs metrics_listen (off by default). */
@@ -511,14 +531,24 @@ static int run_live(const struct opts *o)
 		goto out;
 	}
 
+	reload = reload_new(dir, o->conf_path);
+	if (!reload) {
+		fprintf(lo.log, "ulvsd: out of memory\n");
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	reload_set_check(reload, checks);
+	reload_pin(reload, lx.conf);
+	lx.reload = reload;
+
 	rc = ev_run(loop);
 	/* ...and stop here, in reverse order, before the data plane. */
 	vrrp_stop(vrrp);          /* priority 0 advert, VIPs removed */
 	vrrp = NULL;
 	metrics_stop(metrics);
 	metrics = NULL;
-	sync_stop(sync);
-	sync = NULL;
+	sync_stop(lx.sync);
+	lx.sync = NULL;
 	ctl_server_stop(ctl);
 	ctl = NULL;
 	check_stop(checks);
@@ -527,12 +557,13 @@ static int run_live(const struct opts *o)
 out:
 	vrrp_stop(vrrp);
 	metrics_stop(metrics);
-	sync_stop(sync);
+	sync_stop(lx.sync);
 	ctl_server_stop(ctl);
 	check_stop(checks);
 	live_stop(live);
 	fprintf(lo.log, "ulvsd stopped (exit %d)\n", rc);
 	director_free(dir);
+	reload_free(reload);        /* configs VRRP and sync read, kept past reloads */
 	ev_free(loop);
 	if (lo.log != stderr)
 		fclose(lo.log);

@@ -693,6 +693,7 @@ struct sync *sync_start(struct evloop *l, struct engine *e, const struct sync_op
 		s->maxlen = 128;
 	if (s->maxlen > 65507)
 		s->maxlen = 65507;
+	s->o.maxlen = (uint32_t)s->maxlen;
 	s->cur = malloc(s->maxlen);
 	for (unsigned i = 0; i < SYNC_QUEUE; i++)
 		if (!(s->q[i] = malloc(s->maxlen)))
@@ -764,6 +765,11 @@ enum sync_role sync_role(const struct sync *s)
 const struct sync_stats *sync_stats(const struct sync *s)
 {
 	return &s->st;
+}
+
+const struct sync_opts *sync_options(const struct sync *s)
+{
+	return &s->o;
 }
 
 void sync_stop(struct sync *s)

@@ -77,6 +77,9 @@ struct sync *sync_start(struct evloop *l, struct engine *e, const struct sync_op
 int sync_set_role(struct sync *s, enum sync_role role);
 enum sync_role sync_role(const struct sync *s);
 const struct sync_stats *sync_stats(const struct sync *s);
+/* The options in force: defaults filled in, maxlen as used (ulvsadm -L
+ * --daemon, the status view). */
+const struct sync_opts *sync_options(const struct sync *s);
 const char *sync_role_name(enum sync_role r);
 /* Unhook from the engine, unregister, close.  Pending batches are sent
  * first when the rate allows. */

@@ -105,7 +105,7 @@ struct vrrp {
 	bool stopping;
 };
 
-static void apply(struct vinst *in, const struct vrrp_actions *a);
+static void apply(struct vinst *in, const struct vrrp_actions *a, const struct vrrp_event *ev);
 
 static void vlog(struct vrrp *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void vlog(struct vrrp *v, const char *fmt, ...)
@@ -212,7 +212,7 @@ static void inst_eval(const struct vinst *in, bool *fault, uint8_t *prio)
 static void step(struct vinst *in, const struct vrrp_event *ev)
 {
 	struct vrrp_actions a = vrrp_fsm_step(&in->cfg, &in->st, ev, ev_now_ns(in->v->l));
-	apply(in, &a);
+	apply(in, &a, ev);
 }
 
 /* Recompute every instance after a tracked object changed.  A sync group
@@ -494,8 +494,39 @@ static void group_notify(struct vgroup *g)
 	       vrrp_state_name(s), 0);
 }
 
-static void apply(struct vinst *in, const struct vrrp_actions *a)
+/* Why a transition happened, for its one log line: the event that caused
+ * it, in RFC 5798 §6.4 terms where there are some. */
+static void transition_reason(const struct vinst *in, const struct vrrp_event *ev,
+			      enum vrrp_state_id to, char *buf, size_t len)
 {
+	char a[64];
+
+	switch (ev->type) {
+	case VRRP_EV_STARTUP:
+		snprintf(buf, len, "startup%s", to == VRRP_ST_MASTER ? " as address owner or "
+						 "state MASTER" : "");
+		break;
+	case VRRP_EV_SHUTDOWN: snprintf(buf, len, "shutdown"); break;
+	case VRRP_EV_TIMER:
+		snprintf(buf, len, to == VRRP_ST_MASTER ? "no advert within Master_Down_Interval"
+							: "timer");
+		break;
+	case VRRP_EV_ADVERT:
+		snprintf(buf, len, "advert from %s with priority %u",
+			 fmt_addr(in->af, &ev->src, a), ev->prio);
+		break;
+	case VRRP_EV_FAULT: snprintf(buf, len, "fault: a tracked interface or script failed"); break;
+	case VRRP_EV_FAULT_CLEAR: snprintf(buf, len, "fault cleared"); break;
+	case VRRP_EV_PRIO_CHANGE: snprintf(buf, len, "priority now %u", ev->prio); break;
+	case VRRP_EV_SYNC_MASTER: snprintf(buf, len, "sync group member became MASTER"); break;
+	case VRRP_EV_SYNC_BACKUP: snprintf(buf, len, "sync group member left MASTER"); break;
+	default: snprintf(buf, len, "event %d", (int)ev->type); break;
+	}
+}
+
+static void apply(struct vinst *in, const struct vrrp_actions *a, const struct vrrp_event *ev)
+{
+	char why[128];
 	struct vrrp *v = in->v;
 	const struct conf_vrrp *c = in->c;
 	enum vrrp_state_id to = in->st.st;
@@ -516,8 +547,9 @@ static void apply(struct vinst *in, const struct vrrp_actions *a)
 	if (to == a->from)
 		return;
 	in->transitions++;
-	vlog(v, "(%s) Entering %s STATE (prio %u)", c->name,
-	     to == VRRP_ST_INIT ? "STOP" : vrrp_state_name(to), in->st.prio);
+	transition_reason(in, ev, to, why, sizeof(why));
+	vlog(v, "(%s) Entering %s STATE (prio %u): %s", c->name,
+	     to == VRRP_ST_INIT ? "STOP" : vrrp_state_name(to), in->st.prio, why);
 	if (v->h.state_cb)
 		v->h.state_cb(v->h.arg, c, a->from, to);
 	const char *spec = to == VRRP_ST_MASTER ? c->notify_master :

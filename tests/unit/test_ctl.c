@@ -3,7 +3,8 @@
  * encode/decode round trip, every malformed variant of a good message is
  * rejected (truncations, trailing bytes, out-of-range fields, dirty padding,
  * lying counts), batches apply all or nothing with IPVS's errno and
- * ipvsadm's words, and the rate estimator follows ip_vs_est.c's arithmetic. */
+ * ipvsadm's words, the rate estimator follows ip_vs_est.c's arithmetic, and
+ * the per-service connection listing returns each of its connections once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -653,6 +654,276 @@ static void test_estimator(void **state)
 	ctl_est_free(est);
 }
 
+
+/* --- status, sync daemon, per-service connections ------------------------------------- */
+
+static void build_status(struct ctl_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	ctl_status_section(st, "dataplane");
+	ctl_status_record(st);
+	ctl_status_str(st, "backend", "afpacket");
+	ctl_status_u64(st, "rx", UINT64_MAX);
+	ctl_status_section(st, "checkers");
+	ctl_status_record(st);
+	ctl_status_str(st, "reason", "connection refused (%d)", 111);
+	ctl_status_i64(st, "weight", -3);
+	ctl_status_record(st);
+	ctl_status_str(st, "reason", "%s", "");
+	ctl_status_section(st, "empty");
+}
+
+static void test_status_round_trip(void **state)
+{
+	struct ctl_status st, out;
+	const struct ctl_status_sec *sec;
+	struct ctl_buf b;
+
+	build_status(&st);
+	assert_int_equal(st.err, 0);
+	ctl_buf_init(&b, 1 << 16);
+	ctl_put_status(&b, &st);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(ctl_get_status(b.p, b.len, &out), 0);
+	assert_int_equal(out.n, 3);
+	sec = ctl_status_find(&out, "dataplane");
+	assert_non_null(sec);
+	assert_int_equal(sec->n, 1);
+	assert_string_equal(ctl_status_get(&sec->rec[0], "backend")->s, "afpacket");
+	assert_int_equal(ctl_status_get(&sec->rec[0], "rx")->kind, CTL_SK_U64);
+	assert_true(ctl_status_get(&sec->rec[0], "rx")->u == UINT64_MAX);
+	assert_null(ctl_status_get(&sec->rec[0], "tx"));
+	sec = ctl_status_find(&out, "checkers");
+	assert_int_equal(sec->n, 2);
+	assert_string_equal(ctl_status_get(&sec->rec[0], "reason")->s, "connection refused (111)");
+	assert_int_equal(ctl_status_get(&sec->rec[0], "weight")->kind, CTL_SK_I64);
+	assert_int_equal(ctl_status_get(&sec->rec[0], "weight")->i, -3);
+	assert_string_equal(ctl_status_get(&sec->rec[1], "reason")->s, "");
+	assert_int_equal(ctl_status_find(&out, "empty")->n, 0);
+	assert_null(ctl_status_find(&out, "vrrp"));
+	ctl_status_free(&out);
+	/* every truncation and one trailing byte are refused */
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_equal(ctl_get_status(b.p, n, &out), -EBADMSG);
+	ctl_put_u32(&b, 0);
+	assert_int_equal(ctl_get_status(b.p, b.len - 3, &out), -EBADMSG);
+	ctl_buf_free(&b);
+	ctl_status_free(&st);
+}
+
+static void test_status_malformed(void **state)
+{
+	struct ctl_status st, out;
+	struct ctl_buf b;
+	size_t name_at = 1 + 1; /* nsec, name length: the first section's name */
+	size_t kv_at;
+
+	build_status(&st);
+	ctl_buf_init(&b, 1 << 16);
+	ctl_put_status(&b, &st);
+	/* a name outside [a-z0-9_] */
+	b.p[name_at] = 'D';
+	assert_int_equal(ctl_get_status(b.p, b.len, &out), -EBADMSG);
+	b.p[name_at] = 'd';
+	/* a lying section count: no allocation past what the bytes justify */
+	b.p[0] = 60;
+	assert_int_equal(ctl_get_status(b.p, b.len, &out), -EBADMSG);
+	b.p[0] = 3;
+	assert_int_equal(ctl_get_status(b.p, b.len, &out), 0);
+	ctl_status_free(&out);
+	/* the first pair: u8 len "backend", kind STR: make it an unknown kind */
+	kv_at = 1 + 1 + 9 + 4 + 2;
+	assert_int_equal(b.p[kv_at], 7);
+	assert_int_equal(b.p[kv_at + 8], CTL_SK_STR);
+	b.p[kv_at + 8] = CTL_SK_MAX;
+	assert_int_equal(ctl_get_status(b.p, b.len, &out), -EBADMSG);
+	b.p[kv_at + 8] = CTL_SK_STR;
+	/* a control character in a string value */
+	b.p[kv_at + 8 + 3] = '\n';
+	assert_int_equal(ctl_get_status(b.p, b.len, &out), -EBADMSG);
+	b.p[kv_at + 8 + 3] = 'a';
+	assert_int_equal(ctl_get_status(b.p, b.len, &out), 0);
+	ctl_status_free(&out);
+	ctl_buf_free(&b);
+	ctl_status_free(&st);
+
+	/* builder errors are sticky and leave nothing half-built to send */
+	memset(&st, 0, sizeof(st));
+	ctl_status_record(&st); /* no section yet */
+	assert_int_equal(st.err, -EINVAL);
+	ctl_status_free(&st);
+	ctl_status_section(&st, "Bad Name");
+	assert_int_equal(st.err, -EINVAL);
+	ctl_status_free(&st);
+	ctl_status_section(&st, "ok");
+	ctl_status_record(&st);
+	ctl_status_u64(&st, "bad-key", 1);
+	assert_int_equal(st.err, -EINVAL);
+	ctl_status_free(&st);
+	ctl_status_section(&st, "ok");
+	ctl_status_record(&st);
+	for (int i = 0; i < CTL_STATUS_MAX_KVS; i++)
+		ctl_status_u64(&st, "k", (uint64_t)i);
+	assert_int_equal(st.err, 0);
+	ctl_status_u64(&st, "k", 1);
+	assert_int_equal(st.err, -E2BIG);
+	ctl_status_free(&st);
+	/* text from the outside world is made printable, not refused */
+	ctl_status_section(&st, "ok");
+	ctl_status_record(&st);
+	ctl_status_str(&st, "reason", "line\none\t\x01");
+	assert_int_equal(st.err, 0);
+	assert_string_equal(st.sec[0].rec[0].kv[0].s, "line?one??");
+	ctl_status_free(&st);
+}
+
+static void test_daemon_messages(void **state)
+{
+	struct ctl_daemons ds, out;
+	struct ctl_daemon d;
+	struct ctl_buf b;
+	uint8_t role;
+
+	memset(&ds, 0, sizeof(ds));
+	ds.n = 2;
+	ds.d[0].state = CTL_DAEMON_MASTER;
+	ds.d[0].syncid = 7;
+	ds.d[0].ttl = 3;
+	ds.d[0].port = htons(8849);
+	ds.d[0].maxlen = 1400;
+	ds.d[0].group_af = ULVS_AF_INET;
+	ds.d[0].group = taddr("239.1.2.3");
+	snprintf(ds.d[0].ifname, sizeof(ds.d[0].ifname), "eth0");
+	ds.d[1] = ds.d[0];
+	ds.d[1].state = CTL_DAEMON_BACKUP;
+	ds.d[1].group_af = ULVS_AF_NONE;
+	memset(&ds.d[1].group, 0, sizeof(ds.d[1].group));
+	ctl_buf_init(&b, 1 << 16);
+	ctl_put_daemons(&b, &ds);
+	assert_int_equal(ctl_get_daemons(b.p, b.len, &out), 0);
+	assert_memory_equal(&out, &ds, sizeof(ds));
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_equal(ctl_get_daemons(b.p, n, &out), -EBADMSG);
+	/* two masters */
+	assert_int_equal(b.p[4 + 44], CTL_DAEMON_BACKUP); /* the second record */
+	b.p[4 + 44] = CTL_DAEMON_MASTER;
+	assert_int_equal(ctl_get_daemons(b.p, b.len, &out), -EBADMSG);
+	ctl_buf_free(&b);
+
+	ctl_buf_init(&b, 1 << 16);
+	ctl_put_daemon(&b, &ds.d[0]);
+	assert_int_equal(ctl_get_daemon(b.p, b.len, &d), 0);
+	assert_memory_equal(&d, &ds.d[0], sizeof(d));
+	b.p[0] = 3; /* no such state */
+	assert_int_equal(ctl_get_daemon(b.p, b.len, &d), -EBADMSG);
+	b.p[0] = CTL_DAEMON_MASTER;
+	b.p[6] = 1; /* padding */
+	assert_int_equal(ctl_get_daemon(b.p, b.len, &d), -EBADMSG);
+	b.p[6] = 0;
+	b.p[8] = 0xff; /* maxlen past a UDP datagram */
+	assert_int_equal(ctl_get_daemon(b.p, b.len, &d), -EBADMSG);
+	b.p[8] = 0;
+	b.p[3] = ULVS_AF_NONE; /* no family, but an address */
+	assert_int_equal(ctl_get_daemon(b.p, b.len, &d), -EBADMSG);
+	ctl_buf_free(&b);
+
+	ctl_buf_init(&b, 16);
+	ctl_put_stop_daemon(&b, CTL_DAEMON_BACKUP);
+	assert_int_equal(ctl_get_stop_daemon(b.p, b.len, &role), 0);
+	assert_int_equal(role, CTL_DAEMON_BACKUP);
+	b.p[0] = 0;
+	assert_int_equal(ctl_get_stop_daemon(b.p, b.len, &role), -EBADMSG);
+	b.p[0] = CTL_DAEMON_MASTER;
+	b.p[3] = 1;
+	assert_int_equal(ctl_get_stop_daemon(b.p, b.len, &role), -EBADMSG);
+	ctl_buf_free(&b);
+}
+
+static void import_conn(struct live *l, const char *vip, const char *rip, uint16_t cport)
+{
+	struct conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.af = ULVS_AF_INET;
+	c.proto = 6;
+	c.caddr = taddr("10.9.9.9");
+	c.cport = htons(cport);
+	c.vaddr = taddr(vip);
+	c.vport = htons(80);
+	c.daddr = taddr(rip);
+	c.dport = htons(80);
+	c.laddr = c.caddr;
+	c.lport = c.cport;
+	c.fwd = FWD_NAT;
+	c.state = CS_ESTABLISHED;
+	assert_int_equal(engine_conn_import(l->e, &c, 0, 60000, 0), 0);
+}
+
+/* -c -t VIP:PORT: only that service's connections, whatever the page size,
+ * each once, with a cursor that skips the others. */
+static void test_conns_of_one_service(void **state)
+{
+	struct live *l = *state;
+	struct ctl_error e;
+	struct ctl_cmd c[4] = { cmd_add_svc("10.0.0.1", 80, "rr"),
+				cmd_dest(CTL_OP_ADD_DEST, "10.0.0.1", 80, "192.168.0.1"),
+				cmd_add_svc("10.0.0.2", 80, "rr"),
+				cmd_dest(CTL_OP_ADD_DEST, "10.0.0.2", 80, "192.168.0.2") };
+	struct ctl_svc_key k = key4("10.0.0.2", 6, 80), none = key4("10.0.0.3", 6, 80);
+	uint16_t seen[16];
+	unsigned n_seen = 0;
+	struct ctl_buf b, rq;
+	uint32_t cursor, max;
+	struct ctl_svc_key got;
+
+	assert_int_equal(apply(l, c, 4, &e), 0);
+	for (uint16_t i = 0; i < 10; i++)
+		import_conn(l, i % 2 ? "10.0.0.2" : "10.0.0.1", i % 2 ? "192.168.0.2" : "192.168.0.1",
+			    (uint16_t)(30000 + i));
+	for (uint32_t page = 1; page <= 6; page++) {
+		cursor = 0;
+		n_seen = 0;
+		for (int guard = 0; guard < 20; guard++) {
+			struct ctl_conns out;
+
+			ctl_buf_init(&b, 1 << 20);
+			assert_int_equal(ctl_ops_conns_svc(&b, l->t, l->e, 0, cursor, page, &k), 0);
+			assert_int_equal(ctl_get_conns(b.p, b.len, &out), 0);
+			ctl_buf_free(&b);
+			assert_true(out.n <= page);
+			for (uint32_t i = 0; i < out.n; i++) {
+				assert_true(addr_eq(&out.c[i].vaddr, &k.addr));
+				assert_true(n_seen < 16);
+				for (unsigned j = 0; j < n_seen; j++)
+					assert_int_not_equal(seen[j], out.c[i].cport);
+				seen[n_seen++] = out.c[i].cport;
+			}
+			ctl_conns_free(&out);
+			if (out.next == UINT32_MAX)
+				break;
+			assert_true(out.next >= cursor);
+			cursor = out.next;
+		}
+		assert_int_equal(n_seen, 5);
+	}
+	ctl_buf_init(&b, 1 << 20);
+	assert_int_equal(ctl_ops_conns_svc(&b, l->t, l->e, 0, 0, 10, &none), -ESRCH);
+	ctl_buf_free(&b);
+
+	/* the request itself */
+	ctl_buf_init(&rq, 256);
+	ctl_put_conns_svc_req(&rq, 5, 100, &k);
+	assert_int_equal(ctl_get_conns_svc_req(rq.p, rq.len, &cursor, &max, &got), 0);
+	assert_int_equal(cursor, 5);
+	assert_int_equal(max, 100);
+	assert_true(ctl_svc_key_eq(&got, &k));
+	for (size_t n = 0; n < rq.len; n++)
+		assert_int_equal(ctl_get_conns_svc_req(rq.p, n, &cursor, &max, &got), -EBADMSG);
+	rq.p[8 + 1] = 99; /* protocol */
+	assert_int_equal(ctl_get_conns_svc_req(rq.p, rq.len, &cursor, &max, &got), -EBADMSG);
+	ctl_buf_free(&rq);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +935,10 @@ int main(void)
 		cmocka_unit_test(test_conns_round_trip),
 		cmocka_unit_test_setup_teardown(test_apply_batches, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_estimator, live_setup, live_teardown),
+		cmocka_unit_test(test_status_round_trip),
+		cmocka_unit_test(test_status_malformed),
+		cmocka_unit_test(test_daemon_messages),
+		cmocka_unit_test_setup_teardown(test_conns_of_one_service, live_setup, live_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
