@@ -313,6 +313,11 @@ static void print_svc(FILE *f, const struct ctl_svc_info *s, unsigned format)
 		const struct ctl_dest_info *d = &s->dests[i];
 		char dn[128];
 
+		/* A server its checkers took out is not in the kernel's table
+		 * under keepalived, so ipvsadm's listing and -S never show it;
+		 * --json lists it with "available": false. */
+		if (!(d->flags & DEST_F_AVAILABLE))
+			continue;
 		list_addrport(dn, sizeof(dn), d->af, &d->addr, d->port, s->key.proto, format);
 		if (!(format & FMT_RULE) && s->key.af != ULVS_AF_INET6)
 			dn[28] = '\0';

@@ -19,8 +19,18 @@ import subprocess
 import time
 
 import pytest
+from pathlib import Path
 
 from conftest import RS, ULVSD, VIP, stop_ulvsd
+
+ULVSADM = os.environ.get("ULVSADM", str(Path(ULVSD).resolve().parent.parent / "cli" / "ulvsadm"))
+
+
+def listed_servers(t, port=80):
+    """The real servers ulvsadm -L -n shows for VIP:port (ipvsadm's layout)."""
+    out = t.run("dir", ULVSADM, "-L", "-n", "-t", f"{VIP}:{port}").stdout
+    return sorted(l.split()[1].split(":")[0] for l in out.splitlines()
+                  if l.strip().startswith("->") and "RemoteAddress" not in l)
 
 SORRY = "10.99.2.13"
 DELAY_LOOP, CONNECT_TIMEOUT, RETRY, DELAY_BEFORE_RETRY = 1, 1, 1, 1
@@ -187,6 +197,7 @@ def rs_event(name, state):
 def test_all_up_round_robin(hc):
     answers = [curl(hc) for _ in range(6)]
     assert set(answers) == {"rs1", "rs2"}, answers
+    assert listed_servers(hc) == sorted([RS["rs1"], RS["rs2"]])
     assert curl(hc, 81) in ("rs1", "rs2")
 
 
@@ -200,9 +211,10 @@ def test_detection_and_recovery(hc):
           f"(retry {RETRY}+1) x connect_timeout {CONNECT_TIMEOUT} + retry x delay_before_retry "
           f"{DELAY_BEFORE_RETRY})")
     assert detect <= BOUND + SLACK
-    # no new connection goes to rs1 any more
+    # no new connection goes to rs1 any more, and ulvsadm lists only live servers
     answers = [curl(hc) for _ in range(8)]
     assert answers == ["rs2"] * 8, answers
+    assert listed_servers(hc) == [RS["rs2"]]
     wait_for(lambda: "rs1down" in (hc.tmp / "notify").read_text()
              if (hc.tmp / "notify").exists() else False, 3, hc, "notify_down")
     # VIP:81 has quorum 2: one server left loses it; the sorry server answers there
@@ -219,6 +231,7 @@ def test_detection_and_recovery(hc):
     wait_for(lambda: "up81" in (hc.tmp / "quorum").read_text(), 3, hc, "quorum_up of VIP:81")
     answers = [curl(hc) for _ in range(6)]
     assert set(answers) == {"rs1", "rs2"}, answers
+    assert listed_servers(hc) == sorted([RS["rs1"], RS["rs2"]])
     assert curl(hc, 81) in ("rs1", "rs2")
     assert "rs1up" in (hc.tmp / "notify").read_text()
 
