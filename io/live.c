@@ -164,6 +164,28 @@ static bool svc_has_local_sorry(const struct svc_table *t, const struct svc *s)
 	return s->sorry_dest >= 0 && t->dests[s->sorry_dest].fwd == FWD_LOCAL;
 }
 
+/* Does the director's own kernel serve this service now?  Only while its
+ * sorry server is local and no real server is in service (the engine picks
+ * the sorry server only then).  While a real server is, the kernel must not
+ * see the service's packets: the AF_PACKET copy goes to the real server and
+ * the kernel's local listener (or its RST) would answer the same SYN.
+ * Health changes rebuild the ruleset (live_tables_changed), so the drop
+ * rule follows the servers; overload is left out, it comes and goes with
+ * connection counts and nothing rebuilds the rules then.  Connections the
+ * local sorry server holds when a real server returns are cut, as are real
+ * server connections when the last one leaves. */
+static bool svc_kernel_serves(struct svc_table *t, const struct svc *s)
+{
+	if (!svc_has_local_sorry(t, s))
+		return false;
+	for (uint32_t k = 0; k < s->n_dests; k++) {
+		const struct dest *d = svc_dest(t, s, k);
+		if ((d->flags & DEST_F_AVAILABLE) && d->weight > 0)
+			return false;
+	}
+	return true;
+}
+
 /* The ruleset text; NULL on ENOMEM.  *n_rules counts the drop rules. */
 static char *nft_ruleset(const struct live *l, unsigned *n_rules)
 {
@@ -185,9 +207,9 @@ static char *nft_ruleset(const struct live *l, unsigned *n_rules)
 		const struct svc *s = &t->svcs[i];
 		if (s->fwmark)
 			continue;
-		if (svc_has_local_sorry(t, s)) {
-			lg(l, "data plane: %s:%u stays visible to the kernel (local sorry server);"
-			      " its packets reach both the engine and the kernel",
+		if (svc_kernel_serves(l->t, s)) {
+			lg(l, "data plane: %s:%u visible to the kernel: no real server in service,"
+			      " the local sorry server answers",
 			   addr_format(s->af, &s->addr, a, sizeof(a)), ntohs(s->port));
 			continue;
 		}
@@ -208,6 +230,19 @@ static char *nft_ruleset(const struct live *l, unsigned *n_rules)
 	}
 	for (uint32_t i = 0; i < t->n_marks; i++) {
 		const struct mark_rule *r = &t->marks[i];
+		/* The seed's fwmark service with a local sorry server: the
+		 * same rule as for ip:port services above. */
+		bool kernel = false;
+		for (uint32_t k = 0; k < t->n_svcs && !kernel; k++) {
+			const struct svc *s = &t->svcs[k];
+			kernel = s->fwmark == r->mark && s->af == r->af && svc_live(s) &&
+				 svc_kernel_serves(l->t, s);
+		}
+		if (kernel) {
+			lg(l, "data plane: fwmark %u visible to the kernel: no real server in "
+			      "service, the local sorry server answers", r->mark);
+			continue;
+		}
 		fprintf(m, "\t\t%s daddr %s/%u", ipkw(r->af),
 			addr_format(r->af, &r->prefix, a, sizeof(a)), r->plen);
 		nft_proto(m, r->proto);
@@ -227,7 +262,7 @@ static char *nft_ruleset(const struct live *l, unsigned *n_rules)
 	}
 	for (uint32_t i = 0; i < t->n_svcs; i++) {
 		const struct svc *s = &t->svcs[i];
-		if (svc_has_local_sorry(t, s))
+		if (svc_kernel_serves(l->t, s))
 			continue;
 		for (uint32_t k = 0; k < s->n_dests + (s->sorry_dest >= 0); k++) {
 			const struct dest *d = k < s->n_dests ? svc_dest(l->t, s, k)
