@@ -316,6 +316,16 @@ struct conf_track {                /* track_script / track_interface entry */
 	char *name;
 	int32_t weight;
 	bool has_weight;
+	bool reverse;              /* track_file only: weight negated */
+	struct conf_loc loc;
+};
+
+struct conf_track_file {           /* track_file (vrrp_track_file) block */
+	char *name, *file;
+	int32_t weight;            /* default 1 */
+	bool reverse;
+	bool init_file, init_overwrite;
+	int32_t init_value;        /* init_file VALUE, default 0 */
 	struct conf_loc loc;
 };
 
@@ -338,6 +348,8 @@ struct conf_vrrp {
 	unsigned n_virtual_routes;
 	struct conf_track *track_interface, *track_script;
 	unsigned n_track_interface, n_track_script;
+	struct conf_track *track_file;
+	unsigned n_track_file;
 	struct conf_addr unicast_src_ip, mcast_src_ip;
 	struct conf_addr *unicast_peers;
 	unsigned n_unicast_peers;
@@ -397,6 +409,8 @@ struct conf {
 	unsigned n_static_ipaddress;
 	char **static_routes;      /* verbatim, applied by the VRRP/netlink issue */
 	unsigned n_static_routes;
+	struct conf_track_file *track_files;
+	unsigned n_track_files;
 };
 
 #endif

@@ -517,6 +517,18 @@ static void dump_vrrp(struct out *o, const struct conf_vrrp *v)
 	}
 	dump_tracks(o, "track_interface", v->track_interface, v->n_track_interface);
 	dump_tracks(o, "track_script", v->track_script, v->n_track_script);
+	if (v->n_track_file) {
+		open_blk(o, "track_file");
+		for (unsigned i = 0; i < v->n_track_file; i++) {
+			const struct conf_track *t = &v->track_file[i];
+			if (t->has_weight)
+				line(o, "%s weight %d%s", Q(t->name), t->weight,
+				     t->reverse ? " reverse" : "");
+			else
+				line(o, "%s", Q(t->name));
+		}
+		close_blk(o);
+	}
 	if (v->unicast_src_ip.af)
 		line(o, "unicast_src_ip %s", A(&v->unicast_src_ip));
 	if (v->mcast_src_ip.af)
@@ -623,6 +635,15 @@ int conf_dump(const struct conf *c, FILE *out)
 			line(o, "user %s", s->user);
 		if (s->init_fail)
 			line(o, "init_fail");
+		close_blk(o);
+	}
+	for (unsigned i = 0; i < c->n_track_files; i++) {
+		const struct conf_track_file *t = &c->track_files[i];
+		open_blk(o, "track_file %s", Q(t->name));
+		line(o, "file %s", Q(t->file));
+		line(o, "weight %d%s", t->weight, t->reverse ? " reverse" : "");
+		if (t->init_file)
+			line(o, "init_file %d%s", t->init_value, t->init_overwrite ? " overwrite" : "");
 		close_blk(o);
 	}
 	for (unsigned i = 0; i < c->n_sync_groups; i++) {

@@ -660,6 +660,7 @@ void conf_free(struct conf *c)
 		free_strv(v->virtual_routes, v->n_virtual_routes);
 		free_tracks(v->track_interface, v->n_track_interface);
 		free_tracks(v->track_script, v->n_track_script);
+		free_tracks(v->track_file, v->n_track_file);
 		free(v->unicast_peers);
 		free(v->notify_master);
 		free(v->notify_backup);
@@ -675,6 +676,11 @@ void conf_free(struct conf *c)
 		free(c->scripts[i].user);
 	}
 	free(c->scripts);
+	for (unsigned i = 0; i < c->n_track_files; i++) {
+		free(c->track_files[i].name);
+		free(c->track_files[i].file);
+	}
+	free(c->track_files);
 	for (unsigned i = 0; i < c->n_sync_groups; i++) {
 		struct conf_sync_group *s = &c->sync_groups[i];
 		free(s->name);

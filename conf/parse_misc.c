@@ -732,6 +732,32 @@ static void vi_track_script(struct pctx *p, const struct cnode *n, void *o)
 {
 	track_lines(p, n, &VI(o)->track_script, &VI(o)->n_track_script, -253, 253);
 }
+/* track_file { NAME [weight N [reverse|noreverse]] }: keepalived allows
+ * -254..254 here so a file value of -1 can still reach priority 255. */
+static void vi_track_file(struct pctx *p, const struct cnode *n, void *o)
+{
+	for (unsigned i = 0; i < n->n_kids; i++) {
+		const struct cnode *e = &n->kids[i];
+		struct conf_track t = { .loc = e->kw->loc };
+		if (e->argc >= 2 && !strcmp(e->args[0].s, "weight")) {
+			if (!rd_i32(p, &e->args[1], -254, 254, &t.weight, "track_file weight"))
+				continue;
+			t.has_weight = true;
+			if (e->argc > 2 && !strcmp(e->args[2].s, "reverse"))
+				t.reverse = true;
+			else if (e->argc > 2 && strcmp(e->args[2].s, "noreverse")) {
+				cerr(p, &e->args[2], "expected 'reverse' or 'noreverse', not '%s'",
+				     e->args[2].s);
+				continue;
+			}
+		} else if (e->argc > 0) {
+			cerr(p, &e->args[0], "expected 'NAME [weight N [reverse]]'");
+			continue;
+		}
+		t.name = xstrdup(e->kw->s);
+		*VEC_PUSH(VI(o)->track_file, VI(o)->n_track_file) = t;
+	}
+}
 static void vi_unicast_src(struct pctx *p, const struct cnode *n, void *o)
 {
 	rd_addr(p, &n->args[0], &VI(o)->unicast_src_ip, "unicast_src_ip");
@@ -835,6 +861,7 @@ static const struct kw kw_vrrp[] = {
 	{ "virtual_routes", 0, 0, KB_YES, 0, vi_routes },
 	{ "track_interface", 0, 0, KB_YES, 0, vi_track_interface },
 	{ "track_script", 0, 0, KB_YES, 0, vi_track_script },
+	{ "track_file", 0, 0, KB_YES, 0, vi_track_file },
 	{ "unicast_src_ip", 1, 1, KB_NO, 0, vi_unicast_src },
 	{ "mcast_src_ip", 1, 1, KB_NO, 0, vi_mcast_src },
 	{ "unicast_peer", 0, 0, KB_YES, 0, vi_unicast_peer },
@@ -853,7 +880,7 @@ static const struct kw kw_vrrp[] = {
 	{ "smtp_alert", 0, 1, KB_NO, 0, vi_smtp_alert },
 	{ "lvs_sync_daemon_interface", 1, 1, KB_NO, 0, vi_lvs_sync_iface },
 	{ "v3_checksum_as_v2", 0, 1, KB_NO, 0, vi_v3_checksum_as_v2 },
-	UNIMPL("use_vmac"), UNIMPL("vmac_xmit_base"), UNIMPL("track_file"), UNIMPL("track_bfd"),
+	UNIMPL("use_vmac"), UNIMPL("vmac_xmit_base"), UNIMPL("track_bfd"),
 	UNIMPL("track_process"), UNIMPL("track_src_ip"), UNIMPL("old_unicast_checksum"),
 	UNIMPL("garp_master_delay"), UNIMPL("garp_master_repeat"),
 	UNIMPL("garp_lower_prio_delay"), UNIMPL("garp_lower_prio_repeat"),
@@ -953,6 +980,64 @@ static void t_vrrp_sync_group(struct pctx *p, const struct cnode *n, void *o)
 	parse_block(p, n->kids, n->n_kids, kw_sync, g, "vrrp_sync_group");
 }
 
+/* ---- track_file (vrrp_track_file) ---- */
+
+#define TF(o) ((struct conf_track_file *)(o))
+
+static void tf_file(struct pctx *p, const struct cnode *n, void *o)
+{
+	set_str(&TF(o)->file, n->args[0].s);
+}
+static void tf_weight(struct pctx *p, const struct cnode *n, void *o)
+{
+	/* keepalived takes any int here; the product is what is bounded */
+	rd_i32(p, &n->args[0], -2147483647, 2147483647, &TF(o)->weight, "track_file weight");
+	if (n->argc > 1 && !strcmp(n->args[1].s, "reverse"))
+		TF(o)->reverse = true;
+	else if (n->argc > 1 && strcmp(n->args[1].s, "noreverse"))
+		cerr(p, &n->args[1], "expected 'reverse' after the weight, not '%s'", n->args[1].s);
+}
+static void tf_init_file(struct pctx *p, const struct cnode *n, void *o)
+{
+	TF(o)->init_file = true;
+	for (unsigned i = 0; i < n->argc; i++) {
+		if (!strcmp(n->args[i].s, "overwrite"))
+			TF(o)->init_overwrite = true;
+		else if (i == 0)
+			rd_i32(p, &n->args[0], -2147483647, 2147483647, &TF(o)->init_value,
+			       "init_file value");
+		else
+			cerr(p, &n->args[i], "expected 'init_file [VALUE] [overwrite]'");
+	}
+}
+static const struct kw kw_track_file[] = {
+	{ "file", 1, 1, KB_NO, 0, tf_file },
+	{ "weight", 1, 2, KB_NO, 0, tf_weight },
+	{ "init_file", 0, 2, KB_NO, 0, tf_init_file },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+
+static void t_track_file(struct pctx *p, const struct cnode *n, void *o)
+{
+	struct conf *c = p->c;
+	for (unsigned i = 0; i < c->n_track_files; i++)
+		if (!strcmp(c->track_files[i].name, n->args[0].s)) {
+			cerr(p, &n->args[0], "track_file '%s' defined twice", n->args[0].s);
+			return;
+		}
+	struct conf_track_file *t = VEC_PUSH(c->track_files, c->n_track_files);
+	set_str(&t->name, n->args[0].s);
+	t->loc = n->kw->loc;
+	t->weight = 1;
+	parse_block(p, n->kids, n->n_kids, kw_track_file, t, "track_file");
+	if (!t->file) {
+		/* keepalived drops it with a warning; trackers of it then fail */
+		cwarn(p, n->kw, "track_file '%s' without 'file'; ignored", t->name);
+		free(t->name);
+		c->n_track_files--;
+	}
+}
+
 /* ---- static_ipaddress / static_routes ---- */
 
 static void t_static_ipaddress(struct pctx *p, const struct cnode *n, void *o)
@@ -980,8 +1065,10 @@ const struct kw kw_top[] = {
 	{ "vrrp_sync_group", 1, 1, KB_YES, 0, t_vrrp_sync_group },
 	{ "static_ipaddress", 0, 0, KB_YES, 0, t_static_ipaddress },
 	{ "static_routes", 0, 0, KB_YES, 0, t_static_routes },
-	UNIMPL("static_rules"), UNIMPL("SSL"), UNIMPL("bfd_instance"), UNIMPL("vrrp_track_file"),
-	UNIMPL("track_file"), UNIMPL("vrrp_track_process"), UNIMPL("track_process"),
+	{ "track_file", 1, 1, KB_YES, 0, t_track_file },
+	{ "vrrp_track_file", 1, 1, KB_YES, KWF_DEPRECATED, t_track_file },
+	UNIMPL("static_rules"), UNIMPL("SSL"), UNIMPL("bfd_instance"),
+	UNIMPL("vrrp_track_process"), UNIMPL("track_process"),
 	UNIMPL("garp_group"), UNIMPL("linkbeat_interfaces"), UNIMPL("net_namespace"),
 	UNIMPL("net_namespace_ipvs"), UNIMPL("namespace_with_ipsets"), UNIMPL("instance"),
 	UNIMPL("use_pid_dir"), UNIMPL("child_wait_time"), UNIMPL("linkbeat_use_polling"),

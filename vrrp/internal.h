@@ -11,6 +11,7 @@
 
 #include "core/addr.h"
 #include "vrrp/vrrp_pkt.h"
+#include "vrrp/vrrp_route.h"
 
 struct mnl_socket;
 
@@ -65,6 +66,11 @@ int vnet_recv(struct vrrp_if *ifp, uint8_t af, void *buf, size_t cap, struct vrr
  * optional IPv4 label.  Already there / already gone are success. */
 int vnet_addr(struct vrrp_net *n, bool add, unsigned ifindex, uint8_t af,
 	      const union ulvs_addr *a, uint8_t plen, const char *label, uint8_t scope);
+
+/* rtnetlink route add / delete of one virtual_routes entry; oif: the
+ * `dev` resolved by the caller, 0 for none.  Already there / already gone
+ * are success. */
+int vnet_route(struct vrrp_net *n, bool add, const struct vrrp_route *rt, unsigned oif);
 
 /* Gratuitous ARP request (IPv4) or unsolicited NA with Override (IPv6)
  * announcing a from ifp. */

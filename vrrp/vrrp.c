@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "vrrp/internal.h"
 
 #define VRRP_MAX_ARGS 32
 #define VRRP_NOTIFY_TIMEOUT_MS 30000
+#define VRRP_TFILE_POLL_MS 1000
 
 struct vrrp;
 
@@ -36,13 +38,24 @@ struct vjob {
 	struct vscript *s;            /* NULL once orphaned */
 };
 
-enum vtrack_kind { VT_SCRIPT, VT_IF };
+/* One track_file: read when the instance starts and then every
+ * VRRP_TFILE_POLL_MS (keepalived watches it with inotify; a second is
+ * within one advert interval of that for the usual advert_int). */
+struct vtfile {
+	const struct conf_track_file *c;
+	bool used;
+	int64_t value;
+};
+
+enum vtrack_kind { VT_SCRIPT, VT_IF, VT_FILE };
 
 struct vtrack {
 	enum vtrack_kind kind;
 	struct vscript *s;
 	struct vrrp_if *ifp;
+	struct vtfile *tf;
 	int32_t weight;
+	bool reverse;
 };
 
 struct vgroup;
@@ -56,6 +69,9 @@ struct vinst {
 	uint8_t af;
 	bool unicast;
 	union ulvs_addr group;
+	struct vrrp_route *routes;    /* virtual_routes, parsed */
+	unsigned *route_oif;          /* their `dev`, 0: none */
+	unsigned n_routes;
 	union ulvs_addr *vipaddrs;    /* vips of family af, for adverts */
 	unsigned n_vipaddrs;
 	struct vrrp_pkt_expect exp;
@@ -99,6 +115,9 @@ struct vrrp {
 	unsigned n_inst;
 	struct vscript *scripts;
 	unsigned n_scripts;
+	struct vtfile *tfiles;
+	unsigned n_tfiles;
+	struct ev_timer *tf_timer;
 	struct vgroup *groups;
 	unsigned n_groups;
 	struct vrx *rx;
@@ -176,6 +195,7 @@ static void notify(struct vrrp *v, const char *type, const char *name, const cha
 
 static bool track_good(const struct vtrack *t)
 {
+	/* VT_FILE carries a value, not a state: inst_eval handles it. */
 	return t->kind == VT_SCRIPT ? t->s->good : t->ifp->up;
 }
 
@@ -193,6 +213,14 @@ static void inst_eval(const struct vinst *in, bool *fault, uint8_t *prio)
 	for (int k = 0; k < 2; k++)
 		for (unsigned i = 0; i < ns[k]; i++) {
 			const struct vtrack *t = &lists[k][i];
+			if (t->kind == VT_FILE) {
+				bool tf_fault;
+				int d;
+				vrrp_track_file_effect(t->tf->value, t->weight, t->reverse, &tf_fault, &d);
+				f |= tf_fault;
+				p += d;
+				continue;
+			}
 			bool good = track_good(t);
 			if (t->weight == 0)
 				f |= !good;
@@ -298,6 +326,78 @@ static void script_run_cb(struct evloop *l, void *arg)
 		return;
 	}
 	s->job = job;
+}
+
+/* ---- track files ------------------------------------------------------- */
+
+/* The file's first number; keepalived reads a missing, empty or
+ * non-numeric file as 0. */
+static int64_t tfile_read(const char *path)
+{
+	char buf[64];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *end;
+	long long v = strtoll(buf, &end, 10);
+	return end == buf ? 0 : (int64_t)v;
+}
+
+/* Re-read every tracked file; true when a value changed. */
+static bool tfiles_poll(struct vrrp *v)
+{
+	bool changed = false;
+	for (unsigned i = 0; i < v->n_tfiles; i++) {
+		struct vtfile *t = &v->tfiles[i];
+		if (!t->used)
+			continue;
+		int64_t nv = tfile_read(t->c->file);
+		if (nv == t->value)
+			continue;
+		vlog(v, "track_file %s (%s): %lld -> %lld", t->c->name, t->c->file,
+		     (long long)t->value, (long long)nv);
+		t->value = nv;
+		changed = true;
+	}
+	return changed;
+}
+
+static void tfile_timer_cb(struct evloop *l, void *arg)
+{
+	struct vrrp *v = arg;
+	v->tf_timer = ev_timer_add(l, VRRP_TFILE_POLL_MS, tfile_timer_cb, v);
+	if (tfiles_poll(v))
+		reevaluate(v);
+}
+
+/* init_file [VALUE] [overwrite]: create the file (or rewrite it) so the
+ * first read sees a defined value. */
+static void tfile_init(struct vrrp *v, const struct conf_track_file *c)
+{
+	if (!c->init_file || (!c->init_overwrite && access(c->file, F_OK) == 0))
+		return;
+	FILE *f = fopen(c->file, "we");
+	if (!f) {
+		vlog(v, "track_file %s: cannot write %s: %s", c->name, c->file, strerror(errno));
+		return;
+	}
+	fprintf(f, "%d\n", c->init_value);
+	fclose(f);
+}
+
+/* ---- virtual routes ---------------------------------------------------- */
+
+static void routes_set(struct vinst *in, bool up)
+{
+	for (unsigned i = 0; i < in->n_routes; i++) {
+		int r = vnet_route(&in->v->net, up, &in->routes[i], in->route_oif[i]);
+		if (r < 0)
+			vlog(in->v, "(%s) cannot %s virtual route '%s': %s", in->c->name,
+			     up ? "add" : "remove", in->c->virtual_routes[i], strerror(-r));
+	}
 }
 
 /* ---- VIPs, announcements ----------------------------------------------- */
@@ -535,11 +635,14 @@ static void apply(struct vinst *in, const struct vrrp_actions *a, const struct v
 		send_advert(in, a->advert_prio);
 	if (a->bits & (VRRP_ACT_BECOME_BACKUP | VRRP_ACT_BECOME_FAULT | VRRP_ACT_STOPPED)) {
 		garp_stop(in);
-		/* Also from INIT: a VIP left behind by a crash must go. */
+		/* Also from INIT: a VIP or route left behind by a crash must
+		 * go.  Routes first: their source may be a VIP. */
+		routes_set(in, false);
 		vips_set(in, false);
 	}
 	if (a->bits & VRRP_ACT_BECOME_MASTER) {
 		vips_set(in, true);
+		routes_set(in, true);
 		garp_start(in);
 		in->became_master++;
 	}
@@ -644,10 +747,23 @@ static void mon_cb(struct evloop *l, int fd, uint32_t events, void *arg)
 /* ---- setup ------------------------------------------------------------- */
 
 static int add_track(struct vrrp *v, const char *owner, const struct conf_track *t,
-		     bool is_script, struct vtrack *out)
+		     enum vtrack_kind kind, struct vtrack *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (is_script) {
+	if (kind == VT_FILE) {
+		for (unsigned i = 0; i < v->n_tfiles; i++)
+			if (!strcmp(v->tfiles[i].c->name, t->name)) {
+				out->kind = VT_FILE;
+				out->tf = &v->tfiles[i];
+				out->tf->used = true;
+				out->weight = t->has_weight ? t->weight : out->tf->c->weight;
+				out->reverse = t->has_weight ? t->reverse : out->tf->c->reverse;
+				return 0;
+			}
+		vlog(v, "(%s) track_file %s: no such track_file", owner, t->name);
+		return -ENOENT;
+	}
+	if (kind == VT_SCRIPT) {
 		for (unsigned i = 0; i < v->n_scripts; i++)
 			if (!strcmp(v->scripts[i].c->name, t->name)) {
 				out->kind = VT_SCRIPT;
@@ -670,24 +786,24 @@ static int add_track(struct vrrp *v, const char *owner, const struct conf_track 
 }
 
 static int add_tracks(struct vrrp *v, const char *owner, const struct conf_track *ss, unsigned ns,
-		      const struct conf_track *is, unsigned ni, struct vtrack **out, unsigned *n)
+		      const struct conf_track *is, unsigned ni, const struct conf_track *fs,
+		      unsigned nf, struct vtrack **out, unsigned *n)
 {
-	*out = calloc(ns + ni + 1, sizeof(**out));
+	const struct conf_track *lists[3] = { ss, is, fs };
+	unsigned counts[3] = { ns, ni, nf };
+	enum vtrack_kind kinds[3] = { VT_SCRIPT, VT_IF, VT_FILE };
+
+	*out = calloc(ns + ni + nf + 1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
 	*n = 0;
-	for (unsigned i = 0; i < ns; i++) {
-		int r = add_track(v, owner, &ss[i], true, &(*out)[*n]);
-		if (r < 0)
-			return r;
-		++*n;
-	}
-	for (unsigned i = 0; i < ni; i++) {
-		int r = add_track(v, owner, &is[i], false, &(*out)[*n]);
-		if (r < 0)
-			return r;
-		++*n;
-	}
+	for (int k = 0; k < 3; k++)
+		for (unsigned i = 0; i < counts[k]; i++) {
+			int r = add_track(v, owner, &lists[k][i], kinds[k], &(*out)[*n]);
+			if (r < 0)
+				return r;
+			++*n;
+		}
 	return 0;
 }
 
@@ -784,6 +900,27 @@ static int inst_setup(struct vrrp *v, struct vinst *in, const struct conf_vrrp *
 	for (unsigned i = 0; i < c->n_vips && in->n_vipaddrs < VRRP_MAX_ADDRS; i++)
 		if (c->vips[i].p.af == in->af)
 			in->vipaddrs[in->n_vipaddrs++] = c->vips[i].p.a;
+	in->routes = calloc(c->n_virtual_routes + 1, sizeof(*in->routes));
+	in->route_oif = calloc(c->n_virtual_routes + 1, sizeof(*in->route_oif));
+	if (!in->routes || !in->route_oif)
+		return -ENOMEM;
+	for (unsigned i = 0; i < c->n_virtual_routes; i++, in->n_routes++) {
+		char err[128];
+		struct vrrp_route *rt = &in->routes[i];
+		if (vrrp_route_parse(c->virtual_routes[i], rt, err, sizeof(err)) < 0) {
+			vlog(v, "(%s) virtual_routes '%s': %s", c->name, c->virtual_routes[i], err);
+			return -EINVAL;
+		}
+		if (rt->dev[0]) {
+			struct vrrp_if *rif = vnet_if_get(&v->net, rt->dev);
+			if (!rif) {
+				vlog(v, "(%s) virtual_routes '%s': interface %s: %s", c->name,
+				     c->virtual_routes[i], rt->dev, strerror(errno));
+				return -ENODEV;
+			}
+			in->route_oif[i] = rif->ifindex;
+		}
+	}
 	if (c->auth_type == VRRP_AUTH_AH) {
 		vlog(v, "(%s) authentication AH is not supported by ulvs", c->name);
 		return -EOPNOTSUPP;
@@ -810,7 +947,8 @@ static int inst_setup(struct vrrp *v, struct vinst *in, const struct conf_vrrp *
 	if (r < 0)
 		return r;
 	r = add_tracks(v, c->name, c->track_script, c->n_track_script, c->track_interface,
-		       c->n_track_interface, &in->tracks, &in->n_tracks);
+		       c->n_track_interface, c->track_file, c->n_track_file, &in->tracks,
+		       &in->n_tracks);
 	if (r < 0)
 		return r;
 	vlog(v, "(%s) VRID %u v%u on %s from %s, priority %u, advert %u cs%s", c->name, c->vrid,
@@ -851,7 +989,8 @@ static int groups_setup(struct vrrp *v)
 			g->m[g->n++] = in;
 		}
 		int r = add_tracks(v, sg->name, sg->track_script, sg->n_track_script,
-				   sg->track_interface, sg->n_track_interface, &g->tracks, &g->n_tracks);
+				   sg->track_interface, sg->n_track_interface, NULL, 0, &g->tracks,
+				   &g->n_tracks);
 		if (r < 0)
 			return r;
 	}
@@ -867,6 +1006,8 @@ static void vrrp_free(struct vrrp *v)
 		garp_stop(in);
 		free(in->vipaddrs);
 		free(in->tracks);
+		free(in->routes);
+		free(in->route_oif);
 	}
 	for (unsigned i = 0; i < v->n_scripts; i++) {
 		struct vscript *s = &v->scripts[i];
@@ -875,6 +1016,9 @@ static void vrrp_free(struct vrrp *v)
 		if (s->job)
 			s->job->s = NULL; /* its callback may still come; it frees the job */
 	}
+	if (v->tf_timer)
+		ev_timer_cancel(v->l, v->tf_timer);
+	free(v->tfiles);
 	for (unsigned i = 0; i < v->n_groups; i++) {
 		free(v->groups[i].m);
 		free(v->groups[i].tracks);
@@ -914,7 +1058,8 @@ int vrrp_start(struct evloop *l, const struct conf *c, FILE *log, const struct v
 		v->h = *h;
 	v->inst = calloc(c->n_vrrps, sizeof(*v->inst));
 	v->scripts = calloc(c->n_scripts + 1, sizeof(*v->scripts));
-	if (!v->inst || !v->scripts) {
+	v->tfiles = calloc(c->n_track_files + 1, sizeof(*v->tfiles));
+	if (!v->inst || !v->scripts || !v->tfiles) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -930,6 +1075,8 @@ int vrrp_start(struct evloop *l, const struct conf *c, FILE *log, const struct v
 		s->c = &c->scripts[i];
 		s->good = !s->c->init_fail;
 	}
+	for (unsigned i = 0; i < c->n_track_files; i++)
+		v->tfiles[v->n_tfiles++].c = &c->track_files[i];
 	for (unsigned i = 0; i < c->n_vrrps; i++) {
 		r = inst_setup(v, &v->inst[v->n_inst++], &c->vrrps[i]);
 		if (r < 0)
@@ -945,6 +1092,16 @@ int vrrp_start(struct evloop *l, const struct conf *c, FILE *log, const struct v
 	for (unsigned i = 0; i < v->n_scripts; i++)
 		if (v->scripts[i].used)
 			v->scripts[i].timer = ev_timer_add(l, 0, script_run_cb, &v->scripts[i]);
+	bool any_tf = false;
+	for (unsigned i = 0; i < v->n_tfiles; i++)
+		if (v->tfiles[i].used) {
+			tfile_init(v, v->tfiles[i].c);
+			any_tf = true;
+		}
+	if (any_tf) {
+		tfiles_poll(v);
+		v->tf_timer = ev_timer_add(l, VRRP_TFILE_POLL_MS, tfile_timer_cb, v);
+	}
 	reevaluate(v);                /* INIT: sets priority and fault only */
 	for (unsigned i = 0; i < v->n_inst; i++)
 		step(&v->inst[i], &(struct vrrp_event){ .type = VRRP_EV_STARTUP });

@@ -4,10 +4,11 @@
  * shared by the instances on it, multicast (224.0.0.18 / ff02::12 or the
  * configured vrrp_mcast_group4/6) or unicast (unicast_src_ip, unicast_peer);
  * the state machine of vrrp_fsm.h; VIPs added and removed over rtnetlink
- * with their `dev` and `label`; gratuitous ARP / unsolicited NA on becoming
- * master (garp_master_delay, garp_master_repeat, garp_master_refresh);
- * vrrp_script trackers run with ev_spawn, track_script / track_interface
- * weights and faults; notify scripts with keepalived's arguments; sync
+ * with their `dev` and `label`, and virtual_routes with them; gratuitous
+ * ARP / unsolicited NA on becoming master (garp_master_delay,
+ * garp_master_repeat, garp_master_refresh); vrrp_script trackers run with
+ * ev_spawn, track_script / track_interface weights and faults, track_file
+ * values polled every second; notify scripts with keepalived's arguments; sync
  * groups whose members move together.  Nothing here blocks the loop except
  * rtnetlink address requests, which the kernel answers at once.
  *

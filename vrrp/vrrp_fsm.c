@@ -217,3 +217,26 @@ struct vrrp_actions vrrp_fsm_step(const struct vrrp_cfg *c, struct vrrp_state *s
 	a.timer_at = s->timer_at;
 	return a;
 }
+
+void vrrp_track_file_effect(int64_t value, int32_t weight, bool reverse, bool *fault, int *delta)
+{
+	*fault = false;
+	*delta = 0;
+	if (weight == 0) {
+		*fault = reverse ? value == 0 : value != 0;
+		return;
+	}
+	/* Saturate: a file may hold any number, the product must not wrap. */
+	if (value > 1000000000)
+		value = 1000000000;
+	else if (value < -1000000000)
+		value = -1000000000;
+	int64_t d = value * weight;
+	if (reverse)
+		d = -d;
+	if (d < -253) {
+		*fault = true;
+		return;
+	}
+	*delta = d > 253 ? 253 : (int)d;
+}

@@ -97,4 +97,11 @@ struct vrrp_actions vrrp_fsm_step(const struct vrrp_cfg *c, struct vrrp_state *s
 uint64_t vrrp_fsm_skew_ns(const struct vrrp_cfg *c, uint8_t prio, uint16_t adv_cs);
 uint64_t vrrp_fsm_master_down_ns(const struct vrrp_cfg *c, uint8_t prio, uint16_t adv_cs);
 
+/* keepalived's track_file rule for one tracker of a file holding value:
+ * weight 0 means fault while the value is non-zero (zero with reverse);
+ * otherwise value * weight (negated by reverse) is added to the priority,
+ * and a sum below -253 is a fault.  *delta is 0 when *fault. */
+void vrrp_track_file_effect(int64_t value, int32_t weight, bool reverse, bool *fault,
+			    int *delta);
+
 #endif

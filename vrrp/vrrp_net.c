@@ -364,6 +364,72 @@ int vnet_addr(struct vrrp_net *n, bool add, unsigned ifindex, uint8_t af,
 	}
 }
 
+/* Send one request and wait for its ACK, matching the reply by sequence
+ * number itself: route deletion reports a missing route as ESRCH, which
+ * mnl_cb_run() also uses for "not my sequence number". */
+static int nl_request(struct vrrp_net *n, struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = nlh->nlmsg_seq;
+
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
+		if (r < 0)
+			return -errno;
+		size_t len = (size_t)r;
+		for (const struct nlmsghdr *m = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(m, (int)len);
+		     m = mnl_nlmsg_next(m, (int *)&len)) {
+			if (m->nlmsg_seq != seq || m->nlmsg_type != NLMSG_ERROR)
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+			return e->error;
+		}
+	}
+}
+
+int vnet_route(struct vrrp_net *n, bool add, const struct vrrp_route *rt, unsigned oif)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+	size_t alen = rt->af == ULVS_AF_INET6 ? 16 : 4;
+
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	/* REPLACE: a route left by a crashed run, or a keepalived one, is
+	 * taken over rather than failing the transition. */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+	nlh->nlmsg_seq = ++n->nl_seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = rt->af == ULVS_AF_INET6 ? AF_INET6 : AF_INET;
+	rtm->rtm_dst_len = rt->plen;
+	rtm->rtm_type = rt->type;
+	rtm->rtm_protocol = rt->proto;
+	rtm->rtm_scope = (uint8_t)rt->scope;
+	rtm->rtm_table = rt->table < 256 ? (uint8_t)rt->table : RT_TABLE_UNSPEC;
+	if (rt->table >= 256)
+		mnl_attr_put_u32(nlh, RTA_TABLE, rt->table);
+	if (rt->onlink)
+		rtm->rtm_flags |= RTNH_F_ONLINK;
+	if (rt->plen)
+		mnl_attr_put(nlh, RTA_DST, alen, rt->dst.b);
+	if (rt->has_src)
+		mnl_attr_put(nlh, RTA_PREFSRC, alen, rt->src.b);
+	if (rt->has_gw)
+		mnl_attr_put(nlh, RTA_GATEWAY, alen, rt->gw.b);
+	if (oif)
+		mnl_attr_put_u32(nlh, RTA_OIF, oif);
+	if (rt->has_metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, rt->metric);
+	int e = nl_request(n, nlh);
+	if (add && e == -EEXIST)
+		return 0;
+	if (!add && (e == -ESRCH || e == -ENOENT || e == -ENODEV))
+		return 0;             /* already gone, or its device went */
+	return e;
+}
+
 static int mon_link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct vrrp_net *n = data;

@@ -346,3 +346,84 @@ def test_ulvs_pair_track_script(topo):
     finally:
         r1.stop()
         r2.stop()
+
+
+def routes(t, name):
+    return t.run(name, "ip", "route", "show", "10.77.0.0/16").stdout
+
+
+def wait_route(t, name, present, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if ("10.77.0.0/16 via 10.98.0.254" in routes(t, name)) == present:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_ulvs_pair_virtual_routes(topo):
+    """virtual_routes follow mastership: added over rtnetlink on becoming
+    master, removed on leaving it (here: the master shuts down)."""
+    t = topo
+    vr = "virtual_routes {\n    10.77.0.0/16 via 10.98.0.254 dev eth0\n  }"
+    r1 = Router(t, "r1", "ulvs", instance(150, 3, 0.2, vr))
+    r2 = Router(t, "r2", "ulvs", instance(100, 3, 0.2, vr))
+    try:
+        assert wait_vip(t, "r1"), r1.text()
+        assert wait_route(t, "r1", True), r1.text()
+        time.sleep(0.5)
+        assert not wait_route(t, "r2", True, timeout=0.3), r2.text()
+        r1.stop()                          # priority 0: r2 takes over at once
+        assert wait_vip(t, "r2", timeout=3), r2.text()
+        assert wait_route(t, "r2", True), r2.text()
+        assert wait_route(t, "r1", False), r1.text()
+        r1 = Router(t, "r1", "ulvs", instance(150, 3, 0.2, vr))  # preempts back
+        assert wait_route(t, "r1", True), r1.text()
+        assert wait_route(t, "r2", False), r2.text()
+    finally:
+        r1.stop()
+        r2.stop()
+
+
+def test_ulvs_pair_track_file(topo):
+    """track_file: the file's value times the weight moves the priority;
+    with weight 0 a non-zero value is a fault."""
+    t = topo
+    f = t.tmp / "tf-value"
+    f.write_text("0\n")
+    tf = f"""track_file tf {{
+  file {f}
+  weight -30
+}}
+"""
+    r1 = Router(t, "r1", "ulvs", tf + instance(150, 3, 0.2, "track_file {\n    tf\n  }"))
+    r2 = Router(t, "r2", "ulvs", instance(100, 3, 0.2))
+    try:
+        assert wait_vip(t, "r1"), r1.text()
+        time.sleep(0.5)
+        assert not has_vip(t, "r2")
+        f.write_text("1\n")                # 150 - 30 = 120 > 100: stays master
+        time.sleep(1.6)                    # polled every second
+        assert "priority 150 -> 120" in r1.text(), r1.text()
+        assert has_vip(t, "r1") and not has_vip(t, "r2")
+        f.write_text("2\n")                # 150 - 60 = 90 < 100: r2 preempts
+        assert wait_vip(t, "r2", timeout=3), r1.text()
+        assert wait_vip(t, "r1", present=False, timeout=2)
+        f.write_text("0\n")                # back to 150: r1 preempts
+        assert wait_vip(t, "r1", timeout=3), r1.text()
+        assert wait_vip(t, "r2", present=False, timeout=2)
+    finally:
+        r1.stop()
+        r2.stop()
+    # weight 0 in the instance: any non-zero value is a fault
+    f.write_text("0\n")
+    r1 = Router(t, "r1", "ulvs", tf + instance(150, 3, 0.2, "track_file {\n    tf weight 0\n  }"))
+    try:
+        assert wait_vip(t, "r1"), r1.text()
+        f.write_text("7\n")
+        assert wait_vip(t, "r1", present=False, timeout=3), r1.text()
+        assert "FAULT" in r1.text()
+        f.write_text("0\n")
+        assert wait_vip(t, "r1", timeout=4), r1.text()
+    finally:
+        r1.stop()

@@ -14,6 +14,10 @@
 #include "testutil.h"
 #include "vrrp/vrrp_fsm.h"
 #include "vrrp/vrrp_pkt.h"
+#include "vrrp/vrrp_route.h"
+#include "conf/conf.h"
+#include <linux/rtnetlink.h>
+#include <stdio.h>
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -557,6 +561,140 @@ static void test_fsm_two_routers(void **state)
 	assert_true(b_master_at - stop_at <= vrrp_fsm_skew_ns(&cb, 100, 10) + MS);
 }
 
+/* virtual_routes: keepalived's man page examples, ip-route(8) defaults. */
+static void test_route_parse(void **st)
+{
+	struct vrrp_route r;
+	char err[128];
+
+	assert_int_equal(vrrp_route_parse("src 192.168.100.1 to 192.168.109.0/24 via "
+					  "192.168.200.254 dev eth1", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.af, ULVS_AF_INET);
+	assert_int_equal(r.plen, 24);
+	union ulvs_addr want = taddr("192.168.109.0");
+	assert_true(addr_eq(&r.dst, &want));
+	assert_true(r.has_src && r.has_gw);
+	want = taddr("192.168.200.254");
+	assert_true(addr_eq(&r.gw, &want));
+	assert_string_equal(r.dev, "eth1");
+	assert_int_equal(r.scope, RT_SCOPE_UNIVERSE);
+	assert_int_equal(r.table, RT_TABLE_MAIN);
+	assert_int_equal(r.type, RTN_UNICAST);
+
+	assert_int_equal(vrrp_route_parse("192.168.111.0/24 dev eth2 no_track", &r, err,
+					  sizeof(err)), 0);
+	assert_int_equal(r.scope, RT_SCOPE_LINK);   /* no gateway: on-link */
+	assert_false(r.has_gw);
+
+	assert_int_equal(vrrp_route_parse("blackhole 192.168.114.0/24", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.type, RTN_BLACKHOLE);
+	assert_int_equal(r.scope, RT_SCOPE_UNIVERSE);
+
+	assert_int_equal(vrrp_route_parse("0.0.0.0/0 gw 192.168.0.1 table 100 metric 7", &r, err,
+					  sizeof(err)), 0);
+	assert_int_equal(r.plen, 0);
+	assert_int_equal(r.table, 100);
+	assert_true(r.has_metric);
+	assert_int_equal(r.metric, 7);
+
+	assert_int_equal(vrrp_route_parse("default via 10.0.0.1", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.plen, 0);
+	assert_int_equal(r.af, ULVS_AF_INET);
+
+	assert_int_equal(vrrp_route_parse("2001:db8:1::/64 via fe80::1 dev eth0 scope 0", &r, err,
+					  sizeof(err)), 0);
+	assert_int_equal(r.af, ULVS_AF_INET6);
+	assert_int_equal(r.plen, 64);
+
+	assert_int_equal(vrrp_route_parse("10.1.1.1 dev eth0", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.plen, 32);               /* a host route */
+
+	/* refused, with the reason */
+	assert_int_equal(vrrp_route_parse("192.168.113.0/24 via 192.168.200.254 or "
+					  "192.168.100.254 dev eth1", &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'or'"));
+	assert_int_equal(vrrp_route_parse("10.0.0.0/8 via 2001:db8::1", &r, err, sizeof(err)),
+			 -EINVAL);                     /* mixed families */
+	assert_int_equal(vrrp_route_parse("10.0.0.0/33", &r, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vrrp_route_parse("via 10.0.0.1", &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no destination"));
+	assert_int_equal(vrrp_route_parse("10.0.0.0/8 dev", &r, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vrrp_route_parse("blackhole 10.0.0.0/8 via 10.0.0.1", &r, err,
+					  sizeof(err)), -EINVAL);
+	assert_int_equal(vrrp_route_parse("10.0.0.0/8 table x", &r, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vrrp_route_parse("10.0.0.0/8 mtu 1400", &r, err, sizeof(err)), -EINVAL);
+}
+
+/* track_file: keepalived.conf(5) "VRRP track files". */
+static void test_track_file_effect(void **st)
+{
+	bool f;
+	int d;
+
+	vrrp_track_file_effect(0, 0, false, &f, &d);   /* weight 0: non-zero is fault */
+	assert_false(f);
+	vrrp_track_file_effect(3, 0, false, &f, &d);
+	assert_true(f);
+	assert_int_equal(d, 0);
+	vrrp_track_file_effect(0, 0, true, &f, &d);    /* reverse: zero is the fault */
+	assert_true(f);
+	vrrp_track_file_effect(5, -10, false, &f, &d); /* multiplied by the weight */
+	assert_false(f);
+	assert_int_equal(d, -50);
+	vrrp_track_file_effect(5, -10, true, &f, &d);
+	assert_int_equal(d, 50);
+	vrrp_track_file_effect(-2, 10, false, &f, &d);
+	assert_int_equal(d, -20);
+	vrrp_track_file_effect(-253, 1, false, &f, &d); /* -253 still a priority change */
+	assert_false(f);
+	assert_int_equal(d, -253);
+	vrrp_track_file_effect(-254, 1, false, &f, &d); /* below -253: fault */
+	assert_true(f);
+	vrrp_track_file_effect(INT64_MAX, 254, false, &f, &d); /* no overflow */
+	assert_false(f);
+	assert_int_equal(d, 253);
+	vrrp_track_file_effect(INT64_MIN, 254, false, &f, &d);
+	assert_true(f);
+}
+
+/* The parser models track_file blocks and the instance's track_file list. */
+static void test_track_file_conf(void **st)
+{
+	static const char text[] =
+		"vrrp_track_file tf1 {\n  file /tmp/x\n  weight -5 reverse\n  init_file 3 overwrite\n}\n"
+		"track_file tf2 {\n  file /tmp/y\n}\n"
+		"vrrp_instance V {\n  interface eth0\n  virtual_router_id 1\n"
+		"  track_file {\n    tf1\n    tf2 weight 0 reverse\n  }\n"
+		"  virtual_routes {\n    10.9.0.0/16 via 10.0.0.1 dev eth0\n  }\n}\n";
+	int ne = 0, nw = 0;
+	FILE *err = fopen("/dev/null", "w");
+	struct conf *c = conf_load_buffer("t.conf", text, strlen(text), NULL, err, &ne, &nw);
+	fclose(err);
+	assert_non_null(c);
+	assert_int_equal(ne, 0);
+	assert_int_equal(c->n_track_files, 2);
+	assert_string_equal(c->track_files[0].file, "/tmp/x");
+	assert_int_equal(c->track_files[0].weight, -5);
+	assert_true(c->track_files[0].reverse);
+	assert_true(c->track_files[0].init_file && c->track_files[0].init_overwrite);
+	assert_int_equal(c->track_files[0].init_value, 3);
+	assert_int_equal(c->track_files[1].weight, 1);
+	assert_int_equal(c->vrrps[0].n_track_file, 2);
+	assert_false(c->vrrps[0].track_file[0].has_weight);
+	assert_true(c->vrrps[0].track_file[1].has_weight);
+	assert_int_equal(c->vrrps[0].track_file[1].weight, 0);
+	assert_true(c->vrrps[0].track_file[1].reverse);
+	assert_int_equal(c->vrrps[0].n_virtual_routes, 1);
+	conf_free(c);
+
+	static const char bad[] = "track_file t {\n  file /x\n  weight 2 sideways\n}\n";
+	err = fopen("/dev/null", "w");
+	c = conf_load_buffer("t.conf", bad, strlen(bad), NULL, err, &ne, &nw);
+	fclose(err);
+	assert_true(ne > 0);
+	conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +716,9 @@ int main(void)
 		cmocka_unit_test(test_fsm_prio_change),
 		cmocka_unit_test(test_fsm_sync),
 		cmocka_unit_test(test_fsm_two_routers),
+		cmocka_unit_test(test_route_parse),
+		cmocka_unit_test(test_track_file_effect),
+		cmocka_unit_test(test_track_file_conf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
