@@ -11,6 +11,17 @@
  * Everything else -- ARP, VRRP, ICMP echo to a VIP, ssh, health checks --
  * goes to the kernel untouched.
  *
+ * An owned frame whose queue has no socket is dropped, never passed.  The
+ * socket goes when its ulvsd dies, but a program attached with
+ * bpf_xdp_attach outlives it (until a successor replaces it), and the
+ * kernel must not see what the engine owns: it would answer a segment of
+ * an established connection to VIP:port with a RST (nothing listens there)
+ * and forward a NAT reply un-translated, which the client resets.  Either
+ * kills the very connections the backup director is about to carry on
+ * from its synced table; a dropped frame is only a retransmission later.
+ * This is what AF_PACKET's nftables table, which also outlives a crash,
+ * does with the same frames.
+ *
  * The program only reads the frame.  It is attached alone (no libxdp
  * dispatcher: freplace is not permitted on our kernels), so its name,
  * "ulvs_steer", is how a restarted ulvsd recognises a predecessor's
@@ -269,10 +280,10 @@ int ulvs_steer(struct xdp_md *ctx)
 	count((__u32)c);
 	base = bpf_map_lookup_elem(&qbase, &ifindex);
 	/* The low bits of flags are the action when the slot has no socket
-	 * (bpf_redirect_map, Linux 5.3+): such frames reach the kernel. */
-	if (!base || bpf_redirect_map(&xsks, *base + ctx->rx_queue_index, XDP_PASS) != XDP_REDIRECT) {
+	 * (bpf_redirect_map, Linux 5.3+): dropped, as the top says why. */
+	if (!base || bpf_redirect_map(&xsks, *base + ctx->rx_queue_index, XDP_DROP) != XDP_REDIRECT) {
 		count(STEER_C_NO_XSK);
-		return XDP_PASS;
+		return XDP_DROP;
 	}
 	return XDP_REDIRECT;
 }

@@ -77,7 +77,7 @@ enum steer_counter {
 	STEER_C_NAT_REPLY,   /* owned: reply from a NAT real server */
 	STEER_C_ICMP,        /* owned: ICMP error about engine flows */
 	STEER_C_FRAG,        /* owned: non-first fragment of such */
-	STEER_C_NO_XSK,      /* owned, but no socket on its queue: passed */
+	STEER_C_NO_XSK,      /* owned, but no socket on its queue: dropped */
 	STEER_C_MAX
 };
 

@@ -1159,7 +1159,10 @@ int afxdp_probe(struct afxdp *a, const struct svc_table *t, const uint8_t *frame
 		return r;
 	for (int c = STEER_C_VIP; c <= STEER_C_FRAG; c++)
 		if (after[c] != before[c])
-			return c;
+			/* Owned with no socket, as after a crash: dropped,
+			 * never the kernel's (bpf/xdp_steer.bpf.c says why). */
+			return o.retval == XDP_DROP && after[STEER_C_NO_XSK] == before[STEER_C_NO_XSK] + 1
+				       ? c : -EPROTO;
 	/* Not owned: the verdict must then be the kernel's. */
 	return o.retval == XDP_PASS ? AFXDP_PROBE_KERNEL : -EPROTO;
 }

@@ -122,7 +122,10 @@ unsigned afxdp_tx(struct afxdp *a, struct pkt *pkts, const struct verdict *v, un
  * and the director's addresses.  Returns the enum steer_counter
  * (bpf/xdp_steer.h) the frame is owned under, STEER_C_VIP..STEER_C_FRAG,
  * AFXDP_PROBE_KERNEL (0) when the kernel keeps it, or -errno (-EPERM
- * without CAP_BPF).  For tests and diagnostics: a must not be started. */
+ * without CAP_BPF; -EPROTO when the verdict disagrees with the counters:
+ * with no sockets, as after a crash, an owned frame must be dropped and
+ * counted STEER_C_NO_XSK).  For tests and diagnostics: a must not be
+ * started. */
 #define AFXDP_PROBE_KERNEL 0
 int afxdp_probe(struct afxdp *a, const struct svc_table *t, const uint8_t *frame, uint32_t len);
 
