@@ -16,6 +16,7 @@ keeps O with weight 3 and the same checker, drops B, adds rs3; VIP:81 goes; VIP:
 "DOWN at start (alpha)" and a fresh "UP": a carried one logs neither.
 """
 import hashlib
+import json
 import os
 import re
 import signal
@@ -126,14 +127,17 @@ def reload_with(t, text):
 
 
 def services(t):
-    """{(proto, vip:port): {rs:port: (fwd, weight)}} from ulvsadm -L -n."""
-    out, cur = {}, None
-    for line in adm(t, "-L", "-n").splitlines()[3:]:
-        f = line.split()
-        if f[0] in ("TCP", "UDP", "FWM"):
-            cur = out.setdefault((f[0], f[1]), {})
-        elif f[0] == "->":
-            cur[f[1]] = (f[2], int(f[3]))
+    """{(proto, vip:port): {rs:port: (fwd, weight)}} from ulvsadm -L -n --json.
+
+    JSON because it lists every configured real server whatever its health
+    (the text listing, like ipvsadm's, hides those the checkers took out, and
+    these alpha checkers start down): a reload is about configuration."""
+    out = {}
+    for s in json.loads(adm(t, "-L", "-n", "--json"))["services"]:
+        key = ("FWM", str(s["fwmark"])) if "fwmark" in s else \
+            (s["protocol"].upper(), f"{s['address']}:{s['port']}")
+        out[key] = {f"{d['address']}:{d['port']}": (d["forward"], d["weight"])
+                    for d in s["real_servers"]}
     return out
 
 
