@@ -90,6 +90,7 @@ static const char *const drop_names[DROP_REASON_MAX] = {
 	[DROP_ICMP_UNTRACKED] = "icmp_untracked",
 	[DROP_DR_PORT_MISMATCH] = "dr_port_mismatch",
 	[DROP_UNSUPPORTED] = "unsupported",
+	[DROP_STANDBY] = "standby",
 };
 
 const char *drop_reason_name(enum drop_reason r)
@@ -822,6 +823,13 @@ static void engine_one(struct engine *e, struct pkt *p, struct verdict *v,
 
 	c = conn_lookup(e->ct, pi->t.af, pi->t.proto, &pi->t.saddr, pi->t.sport, &pi->t.daddr,
 			pi->t.dport, &dir);
+	if (c && e->svcs && c->svc_id < e->svcs->n_svcs &&
+	    (e->svcs->svcs[c->svc_id].flags & SVC_F_STANDBY)) {
+		/* A VRRP backup keeps the connections sync gives it but
+		 * forwards nothing until it is master for the VIP. */
+		verdict_drop(e, v, DROP_STANDBY);
+		return;
+	}
 	if (c && dir == CONN_DIR_IN) {
 		const struct dest *d = conn_dest(e, c);
 		bool syn = pi->t.proto == IPPROTO_TCP_ && (pi->tcp_flags & TCP_F_SYN);
@@ -870,6 +878,10 @@ static void engine_one(struct engine *e, struct pkt *p, struct verdict *v,
 			    : NULL;
 		if (!s) {
 			verdict_pass(e, v);
+			return;
+		}
+		if (s->flags & SVC_F_STANDBY) {
+			verdict_drop(e, v, DROP_STANDBY);
 			return;
 		}
 		/* tcp_conn_schedule: only a SYN (without RST) opens a connection. */

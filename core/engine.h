@@ -49,6 +49,7 @@ enum drop_reason {
 	DROP_ICMP_UNTRACKED,       /* ICMP error to a VIP quoting nothing we know */
 	DROP_DR_PORT_MISMATCH,     /* DR/TUN need vport == rport */
 	DROP_UNSUPPORTED,          /* e.g. IPv4 service with IPv6 real server in DR */
+	DROP_STANDBY,              /* VRRP backup for the VIP: the master serves it */
 	DROP_REASON_MAX
 };
 

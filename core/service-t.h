@@ -63,6 +63,7 @@ enum svc_flags {
 	SVC_F_SCHED2 = 1u << 3,      /* -b flag-2: sh-port / mh-port */
 	SVC_F_SCHED3 = 1u << 4,      /* -b flag-3 */
 	SVC_F_SYNPROXY = 1u << 5,    /* reserved */
+	SVC_F_STANDBY = 1u << 7,     /* VRRP backup for this VIP: not ours to serve */
 	SVC_F_TRASH = 1u << 6,       /* deleted at runtime: not in the index,
 				      * slot kept while connections use it */
 };

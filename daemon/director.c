@@ -263,6 +263,39 @@ int director_reload(struct director *d, struct conf *c, const struct director_rs
 	return 0;
 }
 
+static bool mark_covers(const struct svc_table *t, uint32_t mark, enum ulvs_af af,
+			const union ulvs_addr *a)
+{
+	for (uint32_t i = 0; i < t->n_marks; i++) {
+		const struct mark_rule *r = &t->marks[i];
+		if (r->mark == mark && r->af == af && addr_prefix_match(af, &r->prefix, a, r->plen))
+			return true;
+	}
+	return false;
+}
+
+unsigned director_set_vip_active(struct director *d, enum ulvs_af af, const union ulvs_addr *vip,
+				 bool active)
+{
+	unsigned n = 0;
+
+	if (!d->t)
+		return 0;
+	for (uint32_t i = 0; i < d->t->n_svcs; i++) {
+		struct svc *s = &d->t->svcs[i];
+		bool hit = s->af == af && svc_live(s) &&
+			   (s->fwmark ? mark_covers(d->t, s->fwmark, af, vip) : addr_eq(&s->addr, vip));
+		uint32_t want = active ? 0 : SVC_F_STANDBY;
+		if (!hit || (s->flags & SVC_F_STANDBY) == want)
+			continue;
+		s->flags = (s->flags & ~SVC_F_STANDBY) | want;
+		n++;
+	}
+	if (n)
+		director_notify(d, active ? "VRRP master" : "VRRP backup");
+	return n;
+}
+
 int director_on_change(struct director *d, director_change_cb cb, void *arg)
 {
 	if (!cb)

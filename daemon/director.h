@@ -63,6 +63,14 @@ int director_rs_set_up(struct director *d, const struct conf_vs *vs, const struc
 int director_rs_set_weight(struct director *d, const struct conf_vs *vs,
 			   const struct conf_rs *rs, int32_t weight);
 
+/* VRRP: vip became ours (active) or the master's (standby).  Every live
+ * service on that address - and every fwmark service whose mark rules
+ * cover it - is served or left alone accordingly (SVC_F_STANDBY); a
+ * backup keeps the connections sync gives it without forwarding them.
+ * Returns how many services changed state. */
+unsigned director_set_vip_active(struct director *d, enum ulvs_af af, const union ulvs_addr *vip,
+				 bool active);
+
 /* Subscribers to table changes (metrics, sync, VRRP enabling services):
  * called after every change with the reason in text for the log. */
 typedef void (*director_change_cb)(void *arg, const char *why);

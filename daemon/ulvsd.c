@@ -346,6 +346,7 @@ static void stop_cb(struct evloop *l, int signo, void *arg)
 /* What the subsystems tell each other, on the one loop. */
 struct live_ctx {
 	FILE *log;
+	struct director *dir;
 	const struct conf *conf;   /* the config VRRP and sync started with */
 	struct live *live;
 	struct sync *sync;
@@ -378,9 +379,11 @@ static void vrrp_vip_cb(void *arg, const struct conf_vrrp *inst, const struct co
 	struct live_ctx *x = arg;
 	char a[64];
 
+	unsigned n = director_set_vip_active(x->dir, (enum ulvs_af)vip->p.af, &vip->p.a, up);
+
 	addr_format((enum ulvs_af)vip->p.af, &vip->p.a, a, sizeof(a));
-	fprintf(x->log, "ulvsd: VRRP %s: VIP %s %s\n", inst->name, a,
-		up ? "ours: serving it" : "released");
+	fprintf(x->log, "ulvsd: VRRP %s: VIP %s %s (%u service%s)\n", inst->name, a,
+		up ? "ours: serving it" : "the master's: standing by", n, n == 1 ? "" : "s");
 	live_tables_changed(x->live);
 }
 
@@ -453,7 +456,7 @@ static int run_live(const struct opts *o)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	lx = (struct live_ctx){ .log = lo.log, .conf = director_conf(dir), .live = live };
+	lx = (struct live_ctx){ .log = lo.log, .dir = dir, .conf = director_conf(dir), .live = live };
 	if (director_on_change(dir, tables_changed_cb, &lx) < 0) {
 		rc = EXIT_RUNTIME;
 		goto out;

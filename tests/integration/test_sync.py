@@ -14,10 +14,11 @@
 The floating addresses - VIP 10.98.1.100 on d0 and the real server's gateway
 10.98.2.1 on d1 - start on dirA.  The test moves them by hand: kill -9 the
 master, delete them in its namespace, add them on dirB, flush the client's
-and the real server's neighbour caches.  The vrrp_instance is live (it sets
-the sync roles), but dirB's VRRP only claims the addresses ~3.6 s after the
-kill (Master_Down_Interval), long after the move, and finds them in place;
-the move keeps the test's timing its own.  Between the kill and the move
+and the real server's neighbour caches.  The vrrp_instance is live: it sets
+the sync roles, and a VRRP backup forwards nothing for the VIP until it is
+master (the engine's standby state), so it runs v3 at 0.1 s adverts and dirB
+becomes master ~0.4 s after the kill (Master_Down_Interval), about when the
+hand move lands; the move keeps the address timing the test's own.  Between the kill and the move
 the stream keeps sending to the dead master, whose XDP program outlives it:
 those segments must be dropped there, not answered by its kernel with a RST.
 Connections opened before the backup started reach it by the resync it asks
@@ -55,7 +56,8 @@ vrrp_instance VI_SYNC {{
     interface d1
     virtual_router_id 98
     priority {prio}
-    advert_int 1
+    version 3
+    advert_int 0.1
     virtual_ipaddress {{
         {VIP}/32 dev d0
         {GW}/24 dev d1

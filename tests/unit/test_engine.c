@@ -646,6 +646,36 @@ static void test_counters_open_close(void **state)
 	world_free(w);
 }
 
+/* VRRP backup for a VIP: nothing is forwarded, neither new connections
+ * nor ones it already holds (from sync), until it is master again. */
+static void test_standby(void **state)
+{
+	(void)state;
+	struct world *w = world_new(NULL);
+	struct svc *s = w->s[S_NAT];
+	struct tpkt c = from_client(CLI, 40100, "10.0.0.100", 80, 6, SYN);
+
+	s->flags |= SVC_F_STANDBY;
+	send_pkt(w, &c, 0);
+	expect_drop(w, DROP_STANDBY);
+	assert_int_equal(conn_count(engine_conns(w->e)), 0);
+	s->flags &= ~SVC_F_STANDBY;
+	send_pkt(w, &c, 0);
+	expect_tx(w, 1);
+	assert_int_equal(conn_count(engine_conns(w->e)), 1);
+	/* back to backup with a connection in the table: kept, not served */
+	s->flags |= SVC_F_STANDBY;
+	c.tcp_flags = ACK;
+	send_pkt(w, &c, 0);
+	expect_drop(w, DROP_STANDBY);
+	assert_int_equal(conn_count(engine_conns(w->e)), 1);
+	assert_int_equal(engine_stats(w->e)->drops[DROP_STANDBY], 2);
+	s->flags &= ~SVC_F_STANDBY;
+	send_pkt(w, &c, 0);
+	expect_tx(w, 1);
+	world_free(w);
+}
+
 /* DR sees only the client's half: the input-only state table. */
 static void test_counters_dr(void **state)
 {
@@ -1402,6 +1432,7 @@ int main(void)
 		cmocka_unit_test(test_udp_zero_csum),
 		cmocka_unit_test(test_parse_failures),
 		cmocka_unit_test(test_counters_open_close),
+		cmocka_unit_test(test_standby),
 		cmocka_unit_test(test_counters_dr),
 		cmocka_unit_test(test_persistence),
 		cmocka_unit_test(test_persistence_dest_changes),
