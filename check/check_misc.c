@@ -32,11 +32,9 @@ static void misc_child_cb(struct evloop *l, pid_t pid, int status, bool timed_ou
 	struct checker *c = run->c;
 
 	/* The script's own children (a shell's sleep) are in its group. */
-	if (timed_out || !c)
+	if (timed_out)
 		kill(-pid, SIGKILL);
 	free(run);
-	if (!c)
-		return;
 	((struct misc_state *)c->priv)->run = NULL;
 	if (timed_out) {
 		check_report(c, CHECK_RESULT_TIMEOUT, "script timed out after %u ms, killed",
@@ -116,9 +114,11 @@ static void misc_abort(struct checker *c)
 	struct misc_state *m = c->priv;
 	if (!m || !m->run)
 		return;
-	/* Detach: the callback will reap and free, and report to no one. */
-	kill(-m->run->pid, SIGKILL);
-	m->run->c = NULL;
+	/* The loop reaps it; its callback will not run, so the run is ours
+	 * to free now (waiting for the callback leaked it when the loop
+	 * ended first). */
+	ev_spawn_cancel(c->k->loop, m->run->pid);
+	free(m->run);
 	m->run = NULL;
 }
 

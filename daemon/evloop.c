@@ -421,6 +421,22 @@ pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_chi
 	return pid;
 }
 
+void ev_spawn_cancel(struct evloop *l, pid_t pid)
+{
+	for (struct watch *w = l->watches; w; w = w->next) {
+		if (w->kind != W_CHILD || w->pid != pid)
+			continue;
+		kill(-w->pid, SIGKILL);
+		w->child_cb = NULL;
+		w->arg = NULL;
+		if (w->kill_timer) {
+			ev_timer_cancel(l, w->kill_timer);
+			w->kill_timer = NULL;
+		}
+		return;
+	}
+}
+
 int ev_split_cmdline(char *line, char **argv, int max)
 {
 	int argc = 0;

@@ -48,6 +48,10 @@ int ev_signal(struct evloop *l, int signo, ev_signal_cb cb, void *arg);
  * then SIGKILL 1 s later, and cb sees timed_out.  Returns the pid or -errno. */
 pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_child_cb cb,
 	       void *arg);
+/* Forget a child started by ev_spawn: its process group gets SIGKILL and
+ * its callback will never run, so the caller may free the callback's
+ * argument at once; the loop still reaps it.  Unknown pids are ignored. */
+void ev_spawn_cancel(struct evloop *l, pid_t pid);
 /* Split a keepalived script line ("/path arg 'quoted arg'") into argv in
  * place; returns argc or -EINVAL.  argv has room for max entries + NULL. */
 int ev_split_cmdline(char *line, char **argv, int max);
