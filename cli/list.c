@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 
 #include "core/conn-t.h"
-#include "core/service-t.h"
+#include "core/service.h"
 
 static const char *proto_name(uint8_t p)
 {
@@ -213,23 +213,6 @@ static bool mask_shown(const struct ctl_svc_info *s, char *buf, size_t len)
 	return true;
 }
 
-static const char *fwd_name(uint8_t fwd)
-{
-	switch (fwd) {
-	case FWD_NAT:
-		return "Masq";
-	case FWD_DR:
-		return "Route";
-	case FWD_TUN:
-		return "Tunnel";
-	case FWD_FNAT:
-		return "FullNat";
-	case FWD_LOCAL:
-		return "Local";
-	default:
-		return "?";
-	}
-}
 
 static const char *fwd_switch(uint8_t fwd)
 {
@@ -346,7 +329,7 @@ static void print_svc(FILE *f, const struct ctl_svc_info *s, unsigned format)
 			fprintf(f, "  -> %-28s %-9u %-11u %-10u %-10u\n", dn, (unsigned)d->weight,
 				d->persistconns, d->activeconns, d->inactconns);
 		} else {
-			fprintf(f, "  -> %-28s %-7s %-6d %-10u %-10u\n", dn, fwd_name(d->fwd), d->weight,
+			fprintf(f, "  -> %-28s %-7s %-6d %-10u %-10u\n", dn, fwd_method_name((enum fwd_method)d->fwd), d->weight,
 				d->activeconns, d->inactconns);
 		}
 	}
@@ -430,7 +413,7 @@ static void json_svc(FILE *f, const struct ctl_svc_info *s)
 			",\"port\":%u,\"forward\":\"%s\",\"weight\":%d,\"u_threshold\":%u,"
 			"\"l_threshold\":%u,\"active_conns\":%u,\"inactive_conns\":%u,"
 			"\"persistent_conns\":%u,\"available\":%s,\"overloaded\":%s,",
-			ntohs(d->port), fwd_name(d->fwd), d->weight, d->u_threshold, d->l_threshold,
+			ntohs(d->port), fwd_method_name((enum fwd_method)d->fwd), d->weight, d->u_threshold, d->l_threshold,
 			d->activeconns, d->inactconns, d->persistconns,
 			(d->flags & DEST_F_AVAILABLE) ? "true" : "false",
 			(d->flags & DEST_F_OVERLOAD) ? "true" : "false");
@@ -511,7 +494,7 @@ void list_conn_json(FILE *f, const struct ctl_conn_info *c, int first)
 	fprintf(f, "%s{\"protocol\":\"%s\",\"state\":\"%s\",\"expires_ms\":%u,\"template\":%s,",
 		first ? "" : ",", proto_name(c->proto), state_name(c), c->expires_ms,
 		(c->flags & CONN_F_TEMPLATE) ? "true" : "false");
-	fprintf(f, "\"forward\":\"%s\",\"client\":", fwd_name(c->fwd));
+	fprintf(f, "\"forward\":\"%s\",\"client\":", fwd_method_name((enum fwd_method)c->fwd));
 	jaddr(f, c->af, &c->caddr);
 	fprintf(f, ",\"client_port\":%u,\"virtual\":", ntohs(c->cport));
 	jaddr(f, c->af, &c->vaddr);
