@@ -85,6 +85,10 @@ static void usage(FILE *out)
 		"  -h, --help              this help\n"
 		"  -v, --version           print the version\n"
 		"\n"
+		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration\n"
+		"without dropping connections.  Control socket: /run/ulvsd.sock, or\n"
+		"ulvs_defs { control_socket PATH }, or $ULVS_CONTROL_SOCKET.\n"
+		"\n"
 		"Exit status: 0 ok, 1 configuration invalid, 2 usage error, 3 runtime error.\n");
 }
 
