@@ -7,9 +7,9 @@ set -euo pipefail
 
 PKGS=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev
       libpcap-dev libmnl-dev libcmocka-dev libbpf-dev libxdp-dev liburcu-dev
-      libcurl4-openssl-dev
+      libcurl4-openssl-dev libssl-dev keepalived
       python3-scapy python3-pytest tshark
-      nginx-light curl iproute2 nftables procps psmisc)
+      nginx-light curl iproute2 nftables procps psmisc iputils-ping)
 
 missing=()
 for p in "${PKGS[@]}"; do

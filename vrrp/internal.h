@@ -22,7 +22,8 @@ struct vrrp_if {
 	struct ulvs_mac mac;
 	bool up;                      /* IFF_UP and IFF_RUNNING */
 	int fd4, fd6;                 /* raw IPPROTO_VRRP sockets, -1: none */
-	bool joined4, joined6;
+	int fd4ah;                    /* raw IPPROTO_AH (AH-authenticated v2), -1 */
+	bool joined4, joined6, joined4ah;
 	union ulvs_addr primary4;     /* first IPv4 address (not a VIP) */
 	union ulvs_addr linklocal6;   /* fe80::/10 address */
 	bool has_primary4, has_linklocal6;
@@ -53,6 +54,14 @@ struct vrrp_if *vnet_if_by_index(struct vrrp_net *n, unsigned ifindex);
  * joins group (multicast; NULL: unicast only). */
 int vnet_if_socket(struct vrrp_net *n, struct vrrp_if *ifp, uint8_t af,
 		   const union ulvs_addr *group);
+
+/* Opens the interface's raw IPv4 IPPROTO_AH socket (idempotent), which
+ * receives AH-authenticated adverts, and joins group (NULL: unicast).
+ * They are sent through fd4: with IP_HDRINCL the header names the protocol. */
+int vnet_if_socket_ah(struct vrrp_net *n, struct vrrp_if *ifp, const union ulvs_addr *group);
+
+/* Receive one IPv4 datagram from the AH socket.  -EAGAIN when empty. */
+int vnet_recv_ah(struct vrrp_if *ifp, void *buf, size_t cap);
 
 /* Send one encoded VRRP message (v6) or IPv4 datagram (v4, header built). */
 int vnet_send(struct vrrp_net *n, struct vrrp_if *ifp, uint8_t af, const union ulvs_addr *src,

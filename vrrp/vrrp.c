@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vrrp/internal.h"
@@ -84,6 +85,7 @@ struct vinst {
 	struct ev_timer *timer, *garp_timer;
 	unsigned garp_phase;          /* 0: delayed burst pending, 1: refreshing */
 	uint16_t ip_id;
+	uint32_t ah_tx_seq, ah_rx_seq; /* AH: last sent / highest accepted */
 	uint64_t rx, tx, transitions, became_master;
 	uint64_t drops[VRRP_DROP_MAX];
 };
@@ -101,6 +103,7 @@ struct vrx {                          /* what a socket's fd callback needs */
 	struct vrrp *v;
 	struct vrrp_if *ifp;
 	uint8_t af;
+	bool ah;                      /* the IPPROTO_AH socket */
 	struct vrx *next;
 };
 
@@ -498,6 +501,28 @@ static void garp_start(struct vinst *in)
 
 /* ---- adverts out ------------------------------------------------------- */
 
+/* The next AH sequence number.  keepalived counts one per advert from 0 in
+ * a counter it shares between sending and receiving, and drops anything
+ * not above it: a router that restarts at 1 is ignored by a peer that
+ * heard it before until it catches up.  Never going below the wall clock's
+ * seconds keeps us above what any peer advertising at most once a second
+ * (v2 intervals are whole seconds) can have counted since it last heard
+ * us - so failback after a restart or a partition works.  0 when the space
+ * is exhausted (RFC 2402 §3.3.2: the counter must not cycle). */
+static uint32_t ah_next_seq(struct vinst *in)
+{
+	uint64_t s = (uint64_t)in->ah_tx_seq + 1;
+	if ((uint64_t)in->ah_rx_seq + 1 > s)
+		s = (uint64_t)in->ah_rx_seq + 1;
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && (uint64_t)ts.tv_sec > s)
+		s = (uint64_t)ts.tv_sec;
+	if (s > VRRP_AH_SEQ_MAX)
+		return 0;
+	in->ah_tx_seq = (uint32_t)s;
+	return (uint32_t)s;
+}
+
 static void send_advert(struct vinst *in, uint8_t prio)
 {
 	struct vrrp_pkt p;
@@ -515,6 +540,14 @@ static void send_advert(struct vinst *in, uint8_t prio)
 	p.auth_type = in->auth_type;
 	memcpy(p.auth, in->auth, VRRP_AUTH_LEN);
 	memcpy(p.addrs, in->vipaddrs, in->n_vipaddrs * sizeof(*in->vipaddrs));
+	uint32_t seq = 0;
+	if (in->auth_type == VRRP_AUTHT_AH && !(seq = ah_next_seq(in))) {
+		vlog(in->v, "(%s) AH sequence numbers exhausted; not advertising", in->c->name);
+		return;
+	}
+	/* The ID is under the AH ICV, and a zero one the kernel replaces. */
+	if (++in->ip_id == 0)
+		in->ip_id = 1;
 	const union ulvs_addr *dsts = in->unicast ? NULL : &in->group;
 	unsigned ndst = 1;
 	union ulvs_addr *peers = NULL;
@@ -530,8 +563,11 @@ static void send_advert(struct vinst *in, uint8_t prio)
 	for (unsigned i = 0; i < ndst; i++) {
 		/* The v3 pseudo-header names the real destination, which for
 		 * unicast differs per peer. */
-		if (in->af == ULVS_AF_INET)
-			n = vrrp_pkt_encode_ip4(&p, &in->cfg.self, &dsts[i], in->csum, in->ip_id++, buf,
+		if (in->auth_type == VRRP_AUTHT_AH)
+			n = vrrp_pkt_encode_ip4_ah(&p, &in->cfg.self, &dsts[i], in->ip_id, seq, in->auth,
+						   in->unicast, buf, sizeof(buf));
+		else if (in->af == ULVS_AF_INET)
+			n = vrrp_pkt_encode_ip4(&p, &in->cfg.self, &dsts[i], in->csum, in->ip_id, buf,
 						sizeof(buf));
 		else
 			n = vrrp_pkt_encode(&p, &in->cfg.self, &dsts[i], in->csum, buf, sizeof(buf));
@@ -712,6 +748,13 @@ static void rx_one(struct vrrp *v, struct vrrp_if *ifp, uint8_t af, const uint8_
 		}
 	}
 	d = vrrp_pkt_check(&p, &in->exp);
+	/* AH (keepalived's order): the ICV first, then SPI, then replay; the
+	 * counter moves only for authentic adverts. */
+	if (d == VRRP_OK && p.ah) {
+		d = vrrp_ah_verify(buf, (size_t)len, in->auth, in->unicast);
+		if (d == VRRP_OK && !vrrp_ah_seq_accept(&in->ah_rx_seq, p.ah_seq))
+			d = VRRP_DROP_AH_REPLAY;
+	}
 	if (d == VRRP_OK && in->cfg.base_prio == VRRP_PRIO_OWNER && p.prio == VRRP_PRIO_OWNER)
 		d = VRRP_DROP_OWNER_CONFLICT; /* two owners: a configuration error */
 	if (d != VRRP_OK) {
@@ -730,7 +773,8 @@ static void rx_cb(struct evloop *l, int fd, uint32_t events, void *arg)
 
 	for (int i = 0; i < 64; i++) {   /* bounded: let the loop breathe */
 		struct vrrp_rx_meta meta;
-		int n = vnet_recv(x->ifp, x->af, buf, sizeof(buf), &meta);
+		int n = x->ah ? vnet_recv_ah(x->ifp, buf, sizeof(buf))
+			      : vnet_recv(x->ifp, x->af, buf, sizeof(buf), &meta);
 		if (n < 0)
 			break;
 		rx_one(x->v, x->ifp, x->af, buf, n, &meta);
@@ -807,10 +851,15 @@ static int add_tracks(struct vrrp *v, const char *owner, const struct conf_track
 	return 0;
 }
 
-static int rx_register(struct vrrp *v, struct vrrp_if *ifp, uint8_t af)
+static int rx_fd(const struct vrx *x)
+{
+	return x->ah ? x->ifp->fd4ah : x->af == ULVS_AF_INET ? x->ifp->fd4 : x->ifp->fd6;
+}
+
+static int rx_register(struct vrrp *v, struct vrrp_if *ifp, uint8_t af, bool ah)
 {
 	for (struct vrx *x = v->rx; x; x = x->next)
-		if (x->ifp == ifp && x->af == af)
+		if (x->ifp == ifp && x->af == af && x->ah == ah)
 			return 0;
 	struct vrx *x = calloc(1, sizeof(*x));
 	if (!x)
@@ -818,7 +867,8 @@ static int rx_register(struct vrrp *v, struct vrrp_if *ifp, uint8_t af)
 	x->v = v;
 	x->ifp = ifp;
 	x->af = af;
-	int r = ev_fd_add(v->l, af == ULVS_AF_INET ? ifp->fd4 : ifp->fd6, EV_READ, rx_cb, x);
+	x->ah = ah;
+	int r = ev_fd_add(v->l, rx_fd(x), EV_READ, rx_cb, x);
 	if (r < 0) {
 		free(x);
 		return r;
@@ -921,12 +971,11 @@ static int inst_setup(struct vrrp *v, struct vinst *in, const struct conf_vrrp *
 			in->route_oif[i] = rif->ifindex;
 		}
 	}
-	if (c->auth_type == VRRP_AUTH_AH) {
-		vlog(v, "(%s) authentication AH is not supported by ulvs", c->name);
-		return -EOPNOTSUPP;
-	}
-	if (in->cfg.version == 2 && c->auth_type == VRRP_AUTH_PASS) {
-		in->auth_type = VRRP_AUTHT_PASS;
+	/* v2 only, as keepalived: v3 dropped authentication (RFC 5798 §9).
+	 * Both the PASS data and the AH key are the password's first 8
+	 * bytes, NUL padded. */
+	if (in->cfg.version == 2 && (c->auth_type == VRRP_AUTH_PASS || c->auth_type == VRRP_AUTH_AH)) {
+		in->auth_type = c->auth_type == VRRP_AUTH_AH ? VRRP_AUTHT_AH : VRRP_AUTHT_PASS;
 		if (c->auth_pass)
 			memcpy(in->auth, c->auth_pass, strnlen(c->auth_pass, VRRP_AUTH_LEN));
 	}
@@ -943,9 +992,20 @@ static int inst_setup(struct vrrp *v, struct vinst *in, const struct conf_vrrp *
 		vlog(v, "(%s) VRRP socket on %s: %s", c->name, in->ifp->name, strerror(-r));
 		return r;
 	}
-	r = rx_register(v, in->ifp, in->af);
+	r = rx_register(v, in->ifp, in->af, false);
 	if (r < 0)
 		return r;
+	if (in->auth_type == VRRP_AUTHT_AH) {
+		/* Adverts behind AH are IP protocol 51: another socket. */
+		r = vnet_if_socket_ah(&v->net, in->ifp, in->unicast ? NULL : &in->group);
+		if (r < 0) {
+			vlog(v, "(%s) AH socket on %s: %s", c->name, in->ifp->name, strerror(-r));
+			return r;
+		}
+		r = rx_register(v, in->ifp, in->af, true);
+		if (r < 0)
+			return r;
+	}
 	r = add_tracks(v, c->name, c->track_script, c->n_track_script, c->track_interface,
 		       c->n_track_interface, c->track_file, c->n_track_file, &in->tracks,
 		       &in->n_tracks);
@@ -1026,7 +1086,7 @@ static void vrrp_free(struct vrrp *v)
 	struct vrx *x, *nx;
 	for (x = v->rx; x; x = nx) {
 		nx = x->next;
-		ev_fd_del(v->l, x->af == ULVS_AF_INET ? x->ifp->fd4 : x->ifp->fd6);
+		ev_fd_del(v->l, rx_fd(x));
 		free(x);
 	}
 	if (v->mon_added)

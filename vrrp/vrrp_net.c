@@ -6,8 +6,12 @@
  * the v3 checksum's pseudo-header covers - is exactly the one we summed,
  * whatever address the kernel would have picked once VIPs sit on the same
  * interface.  IPv6 adverts name their source per packet with IPV6_PKTINFO
- * for the same reason.  All sockets are close-on-exec: scripts are forked
- * from this process.
+ * for the same reason.  AH-authenticated v2 adverts arrive as IP protocol
+ * 51, on a second raw socket per interface; they leave through the VRRP one
+ * (with IP_HDRINCL the header we write names the protocol).  No xfrm state
+ * is involved: raw sockets see the datagram before the kernel's AH handler,
+ * which has no SA for it.  All sockets are close-on-exec: scripts are
+ * forked from this process.
  */
 #include "vrrp/internal.h"
 
@@ -58,6 +62,8 @@ void vnet_close(struct vrrp_net *n)
 			close(ifp->fd4);
 		if (ifp->fd6 >= 0)
 			close(ifp->fd6);
+		if (ifp->fd4ah >= 0)
+			close(ifp->fd4ah);
 		free(ifp);
 	}
 	n->ifs = NULL;
@@ -137,7 +143,7 @@ struct vrrp_if *vnet_if_get(struct vrrp_net *n, const char *name)
 	if (!ifp)
 		return NULL;
 	snprintf(ifp->name, sizeof(ifp->name), "%s", name);
-	ifp->fd4 = ifp->fd6 = -1;
+	ifp->fd4 = ifp->fd6 = ifp->fd4ah = -1;
 	r = if_read(ifp);
 	if (r < 0) {
 		free(ifp);
@@ -162,9 +168,9 @@ static int set_int(int fd, int level, int opt, int v)
 	return setsockopt(fd, level, opt, &v, sizeof(v)) < 0 ? -errno : 0;
 }
 
-static int open4(struct vrrp_if *ifp)
+static int open4(struct vrrp_if *ifp, int proto, int *out)
 {
-	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, VRRP_PROTO);
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
 	int r;
 
 	if (fd < 0)
@@ -179,8 +185,35 @@ static int open4(struct vrrp_if *ifp)
 	}
 	struct ip_mreqn m = { .imr_ifindex = (int)ifp->ifindex };
 	setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof(m));
-	ifp->fd4 = fd;
+	*out = fd;
 	return 0;
+}
+
+static int join4(int fd, struct vrrp_if *ifp, const union ulvs_addr *group)
+{
+	struct ip_mreqn m = { .imr_ifindex = (int)ifp->ifindex };
+	m.imr_multiaddr.s_addr = group->ip;
+	return setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) < 0 ? -errno : 0;
+}
+
+int vnet_if_socket_ah(struct vrrp_net *n, struct vrrp_if *ifp, const union ulvs_addr *group)
+{
+	int r;
+
+	if (ifp->fd4ah < 0 && (r = open4(ifp, VRRP_AH_PROTO, &ifp->fd4ah)) < 0)
+		return r;
+	if (group && !ifp->joined4ah) {
+		if ((r = join4(ifp->fd4ah, ifp, group)) < 0)
+			return r;
+		ifp->joined4ah = true;
+	}
+	return 0;
+}
+
+int vnet_recv_ah(struct vrrp_if *ifp, void *buf, size_t cap)
+{
+	ssize_t r = recv(ifp->fd4ah, buf, cap, 0);
+	return r < 0 ? -errno : (int)r;
 }
 
 static int open6(struct vrrp_if *ifp)
@@ -219,13 +252,11 @@ int vnet_if_socket(struct vrrp_net *n, struct vrrp_if *ifp, uint8_t af,
 	int r;
 
 	if (af == ULVS_AF_INET) {
-		if (ifp->fd4 < 0 && (r = open4(ifp)) < 0)
+		if (ifp->fd4 < 0 && (r = open4(ifp, VRRP_PROTO, &ifp->fd4)) < 0)
 			return r;
 		if (group && !ifp->joined4) {
-			struct ip_mreqn m = { .imr_ifindex = (int)ifp->ifindex };
-			m.imr_multiaddr.s_addr = group->ip;
-			if (setsockopt(ifp->fd4, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) < 0)
-				return -errno;
+			if ((r = join4(ifp->fd4, ifp, group)) < 0)
+				return r;
 			ifp->joined4 = true;
 		}
 	} else {

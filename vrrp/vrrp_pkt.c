@@ -6,11 +6,20 @@
  *   6: checksum
  *   8: addresses (4 or 16 bytes each), then v2's 8 bytes of auth data.
  * The checksum sum uses core/'s RFC 1071 helpers.
+ *
+ * AH (see vrrp_pkt.h), RFC 2402 §2 as keepalived lays it out:
+ *   0: next header (112) | payload len (4) | reserved (2)
+ *   4: SPI (sender's IPv4 address)   8: sequence number   12: ICV (12 bytes)
+ * HMAC-MD5 is libcrypto's.
  */
 #include "vrrp/vrrp_pkt.h"
 
 #include <errno.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "core/packet.h"
 
@@ -32,6 +41,9 @@ static const char *const drop_names[VRRP_DROP_MAX] = {
 	[VRRP_DROP_OWN] = "own_advert",
 	[VRRP_DROP_OWNER_CONFLICT] = "owner_conflict",
 	[VRRP_DROP_UNICAST_SRC] = "unicast_src",
+	[VRRP_DROP_AH_ICV] = "ah_icv",
+	[VRRP_DROP_AH_SPI] = "ah_spi",
+	[VRRP_DROP_AH_REPLAY] = "ah_replay",
 };
 
 const char *vrrp_drop_name(enum vrrp_drop d)
@@ -124,7 +136,8 @@ enum vrrp_drop vrrp_pkt_decode_ip4(const void *buf, size_t len, struct vrrp_rx_m
 		return VRRP_DROP_SHORT;
 	unsigned ihl = (b[0] & 0x0f) * 4u;
 	unsigned tot = (unsigned)b[2] << 8 | b[3];
-	if ((b[0] >> 4) != 4 || ihl < VRRP_IP4_HDR_LEN || ihl > len || b[9] != VRRP_PROTO)
+	bool ah = b[9] == VRRP_AH_PROTO;
+	if ((b[0] >> 4) != 4 || ihl < VRRP_IP4_HDR_LEN || ihl > len || (b[9] != VRRP_PROTO && !ah))
 		return VRRP_DROP_BAD_IP;
 	/* A fragment of an advert cannot be checked on its own; adverts are far
 	 * below any MTU, so nobody fragments them. */
@@ -135,7 +148,20 @@ enum vrrp_drop vrrp_pkt_decode_ip4(const void *buf, size_t len, struct vrrp_rx_m
 	meta->ttl = b[8];
 	memcpy(&meta->src.ip, b + 12, 4);
 	memcpy(&meta->dst.ip, b + 16, 4);
-	return vrrp_pkt_decode(b + ihl, tot - ihl, meta, p);
+	if (!ah)
+		return vrrp_pkt_decode(b + ihl, tot - ihl, meta, p);
+	if (tot < ihl + VRRP_AH_LEN)
+		return VRRP_DROP_SHORT;
+	const uint8_t *a = b + ihl;
+	/* Only the one shape keepalived sends: AH directly carrying VRRP
+	 * with a 96-bit ICV. */
+	if (a[0] != VRRP_PROTO || a[1] != VRRP_AH_PLEN)
+		return VRRP_DROP_BAD_IP;
+	enum vrrp_drop d = vrrp_pkt_decode(a + VRRP_AH_LEN, tot - ihl - VRRP_AH_LEN, meta, p);
+	p->ah = true;
+	memcpy(&p->ah_spi, a + 4, 4);
+	p->ah_seq = (uint32_t)a[8] << 24 | (uint32_t)a[9] << 16 | (uint32_t)a[10] << 8 | a[11];
+	return d;
 }
 
 /* Constant-time comparison of secrets (OpenBSD carp's timingsafe_bcmp). */
@@ -159,16 +185,18 @@ enum vrrp_drop vrrp_pkt_check(const struct vrrp_pkt *p, const struct vrrp_pkt_ex
 			return VRRP_DROP_BAD_CSUM;
 	}
 	if (p->version == 2) {
-		/* RFC 3768 §7.1: auth type must match ours; PASS data must match. */
-		if (p->auth_type != e->auth_type)
+		/* RFC 3768 §7.1: auth type must match ours; PASS data must match.
+		 * An AH header must come exactly with auth type AH, as
+		 * keepalived requires (its ICV is checked by vrrp_ah_verify). */
+		if (p->auth_type != e->auth_type || p->ah != (p->auth_type == VRRP_AUTHT_AH))
 			return VRRP_DROP_AUTH_TYPE;
 		if (p->auth_type == VRRP_AUTHT_PASS && !ct_equal(p->auth, e->auth, VRRP_AUTH_LEN))
 			return VRRP_DROP_AUTH_PASS;
-		if (p->auth_type == VRRP_AUTHT_AH)
-			return VRRP_DROP_AUTH_TYPE; /* AH adverts are IP proto 51, never here */
 		/* RFC 3768 §7.1: the interval must be the locally configured one. */
 		if (p->adv_int_cs != e->adv_int_cs)
 			return VRRP_DROP_ADV_INT;
+	} else if (p->ah) {
+		return VRRP_DROP_AUTH_TYPE; /* v3 has no authentication */
 	} else if (p->adv_int_cs == 0) {
 		/* A zero interval would make Master_Down_Interval the skew alone. */
 		return VRRP_DROP_ADV_INT;
@@ -259,6 +287,106 @@ int vrrp_pkt_encode_ip4(const struct vrrp_pkt *p, const union ulvs_addr *src,
 	b[10] = b[11] = 0;
 	memcpy(b + 12, &src->ip, 4);
 	memcpy(b + 16, &dst->ip, 4);
+	uint16_t c = csum_ip4_header(b, VRRP_IP4_HDR_LEN);
+	memcpy(b + 10, &c, 2);
+	return (int)tot;
+}
+
+int vrrp_ah_icv(const void *buf, size_t len, const uint8_t key[VRRP_AUTH_LEN], bool unicast,
+		uint8_t icv[VRRP_AH_ICV_LEN])
+{
+	uint8_t t[60 + VRRP_AH_LEN + VRRP_HDR_LEN + VRRP_MAX_ADDRS * 4 + VRRP_AUTH_LEN];
+	const uint8_t *b = buf;
+
+	if (len < VRRP_IP4_HDR_LEN)
+		return -EINVAL;
+	size_t ihl = (b[0] & 0x0f) * 4u;
+	size_t tot = (size_t)b[2] << 8 | b[3];
+	if (ihl < VRRP_IP4_HDR_LEN || tot > len || tot < ihl + VRRP_AH_LEN || tot > sizeof(t) ||
+	    b[9] != VRRP_AH_PROTO)
+		return -EINVAL;
+	memcpy(t, b, tot);
+	/* RFC 2402 §3.3.3.1.1.1: mutable fields count as zero.  keepalived
+	 * zeroes TOS, flags/fragment offset and checksum, and TTL only for
+	 * unicast; the ID stays in. */
+	t[1] = 0;
+	t[6] = t[7] = 0;
+	t[10] = t[11] = 0;
+	if (unicast)
+		t[8] = 0;
+	memset(t + ihl + 12, 0, VRRP_AH_ICV_LEN);
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	if (!HMAC(EVP_md5(), key, VRRP_AUTH_LEN, t, tot, md, &mdlen) || mdlen < VRRP_AH_ICV_LEN)
+		return -EIO;
+	memcpy(icv, md, VRRP_AH_ICV_LEN); /* RFC 2404 §2: the leftmost 96 bits */
+	return 0;
+}
+
+enum vrrp_drop vrrp_ah_verify(const void *buf, size_t len, const uint8_t key[VRRP_AUTH_LEN],
+			      bool unicast)
+{
+	const uint8_t *b = buf;
+	uint8_t icv[VRRP_AH_ICV_LEN];
+
+	if (vrrp_ah_icv(buf, len, key, unicast, icv) < 0)
+		return VRRP_DROP_AH_ICV;
+	size_t ihl = (b[0] & 0x0f) * 4u;
+	if (CRYPTO_memcmp(icv, b + ihl + 12, VRRP_AH_ICV_LEN))   /* constant time */
+		return VRRP_DROP_AH_ICV;
+	/* keepalived's SA rule: the SPI is the sender's address. */
+	if (memcmp(b + ihl + 4, b + 12, 4))
+		return VRRP_DROP_AH_SPI;
+	return VRRP_OK;
+}
+
+bool vrrp_ah_seq_accept(uint32_t *last, uint32_t seq)
+{
+	if (seq <= *last)
+		return false;
+	*last = seq;
+	return true;
+}
+
+int vrrp_pkt_encode_ip4_ah(const struct vrrp_pkt *p, const union ulvs_addr *src,
+			   const union ulvs_addr *dst, uint16_t ip_id, uint32_t seq,
+			   const uint8_t key[VRRP_AUTH_LEN], bool unicast, void *buf, size_t cap)
+{
+	uint8_t *b = buf;
+	const size_t hl = VRRP_IP4_HDR_LEN + VRRP_AH_LEN;
+
+	if (p->af != ULVS_AF_INET || p->version != 2 || p->auth_type != VRRP_AUTHT_AH || ip_id == 0)
+		return -EINVAL;
+	if (cap < hl)
+		return -ENOSPC;
+	int n = vrrp_pkt_encode(p, src, dst, VRRP_CSUM_PLAIN, b + hl, cap - hl);
+	if (n < 0)
+		return n;
+	unsigned tot = (unsigned)(hl + (size_t)n);
+	b[0] = 0x45;
+	b[1] = 0xc0;                /* IPTOS_PREC_INTERNETCONTROL, as keepalived */
+	b[2] = (uint8_t)(tot >> 8);
+	b[3] = (uint8_t)tot;
+	b[4] = (uint8_t)(ip_id >> 8);
+	b[5] = (uint8_t)ip_id;
+	b[6] = b[7] = 0;
+	b[8] = VRRP_TTL;
+	b[9] = VRRP_AH_PROTO;
+	b[10] = b[11] = 0;
+	memcpy(b + 12, &src->ip, 4);
+	memcpy(b + 16, &dst->ip, 4);
+	uint8_t *a = b + VRRP_IP4_HDR_LEN;
+	a[0] = VRRP_PROTO;
+	a[1] = VRRP_AH_PLEN;
+	a[2] = a[3] = 0;
+	memcpy(a + 4, &src->ip, 4);
+	a[8] = (uint8_t)(seq >> 24);
+	a[9] = (uint8_t)(seq >> 16);
+	a[10] = (uint8_t)(seq >> 8);
+	a[11] = (uint8_t)seq;
+	int r = vrrp_ah_icv(b, tot, key, unicast, a + 12);
+	if (r < 0)
+		return r;
 	uint16_t c = csum_ip4_header(b, VRRP_IP4_HDR_LEN);
 	memcpy(b + 10, &c, 2);
 	return (int)tot;

@@ -1,7 +1,16 @@
 /* VRRP advertisements on the wire: encode, decode, validate.
  *
- * VRRPv2 (RFC 3768 §5) over IPv4 with authentication NONE or PASS, and
- * VRRPv3 (RFC 5798 §5) over IPv4 and IPv6.  Pure functions over buffers,
+ * VRRPv2 (RFC 3768 §5) over IPv4 with authentication NONE, PASS or AH, and
+ * VRRPv3 (RFC 5798 §5) over IPv4 and IPv6.
+ *
+ * AH (RFC 2338 §5.3.6.3, dropped by RFC 3768 but kept by keepalived) puts an
+ * IPsec Authentication Header (RFC 2402) between the IPv4 header and the
+ * advert, with no SA negotiation, as keepalived does it: SPI = the sender's
+ * IPv4 address, a sequence number the receiver requires to increase, and an
+ * ICV of HMAC-MD5-96 (RFC 2404) keyed with the 8-byte NUL-padded password
+ * over the whole datagram with TOS, flags/fragment offset and the header
+ * checksum zeroed (and TTL too when unicast); the advert's own auth data is
+ * zeros.  The IP ID is covered, so the sender must choose a non-zero one.  Pure functions over buffers,
  * no syscalls, so the decoder can be unit-tested and fuzzed in-process.
  *
  * Validation is split in two, as a receiver meets it: vrrp_pkt_decode()
@@ -37,6 +46,11 @@
 #define VRRP_MAX_ADDRS 255      /* "Count IPvX Addr" is 8 bits */
 #define VRRP_V3_MAX_ADV_CS 4095 /* 12 bits of centiseconds */
 #define VRRP_IP4_HDR_LEN 20
+#define VRRP_AH_PROTO 51        /* IPPROTO_AH */
+#define VRRP_AH_LEN 24          /* RFC 2402 §2: 12 bytes + 96-bit ICV */
+#define VRRP_AH_PLEN 4          /* Payload Len: AH length in words minus 2 */
+#define VRRP_AH_ICV_LEN 12      /* HMAC-MD5-96, RFC 2404 §2 */
+#define VRRP_AH_SEQ_MAX 0xfffffffdu /* keepalived stops sending beyond it */
 #define VRRP_PKT_MAX (VRRP_IP4_HDR_LEN + VRRP_HDR_LEN + VRRP_MAX_ADDRS * 16 + VRRP_AUTH_LEN)
 
 enum vrrp_auth_type {           /* RFC 3768 §5.3.6 (2 is deprecated AH) */
@@ -64,6 +78,9 @@ enum vrrp_drop {
 	VRRP_DROP_OWN,              /* our own advertisement, looped back */
 	VRRP_DROP_OWNER_CONFLICT,   /* priority 255 from someone else while we own */
 	VRRP_DROP_UNICAST_SRC,      /* unicast source not one of our peers */
+	VRRP_DROP_AH_ICV,           /* AH: HMAC-MD5-96 does not match (bad password) */
+	VRRP_DROP_AH_SPI,           /* AH: SPI is not the source address */
+	VRRP_DROP_AH_REPLAY,        /* AH: sequence number not above the last seen */
 	VRRP_DROP_MAX
 };
 
@@ -89,6 +106,9 @@ struct vrrp_pkt {
 	uint8_t csum_ok;            /* decode: VRRP_CSUM_OK_* */
 	uint16_t adv_int_cs;        /* v2: seconds * 100; v3: the 12-bit field */
 	uint16_t csum;              /* as on the wire (network order) */
+	bool ah;                    /* decode_ip4: it came behind an AH header */
+	uint32_t ah_spi;            /* network order, as on the wire */
+	uint32_t ah_seq;            /* host order */
 	uint8_t auth[VRRP_AUTH_LEN]; /* v2 PASS: the password, NUL padded */
 	union ulvs_addr addrs[VRRP_MAX_ADDRS];
 };
@@ -107,8 +127,10 @@ struct vrrp_rx_meta {
 enum vrrp_drop vrrp_pkt_decode(const void *buf, size_t len, const struct vrrp_rx_meta *meta,
 			       struct vrrp_pkt *p);
 
-/* An IPv4 datagram as a raw IPPROTO_VRRP socket delivers it (header
- * included): check the header, fill meta, decode the payload. */
+/* An IPv4 datagram as a raw IPPROTO_VRRP or IPPROTO_AH socket delivers it
+ * (header included): check the header (and the AH header's framing: next
+ * header VRRP, length; p->ah, ah_spi, ah_seq), fill meta, decode the
+ * payload.  The ICV is vrrp_ah_verify()'s business. */
 enum vrrp_drop vrrp_pkt_decode_ip4(const void *buf, size_t len, struct vrrp_rx_meta *meta,
 				   struct vrrp_pkt *p);
 
@@ -139,6 +161,31 @@ int vrrp_pkt_encode(const struct vrrp_pkt *p, const union ulvs_addr *src,
 int vrrp_pkt_encode_ip4(const struct vrrp_pkt *p, const union ulvs_addr *src,
 			const union ulvs_addr *dst, enum vrrp_csum_mode mode, uint16_t ip_id,
 			void *buf, size_t cap);
+
+/* The AH form of vrrp_pkt_encode_ip4 for a v2 advert with auth_type AH:
+ * IPv4 (protocol 51) + AH (SPI = src, sequence seq, ICV keyed with key) +
+ * the advert.  ip_id must not be 0: the kernel would fill it in after the
+ * ICV was computed over it.  unicast: TTL is left out of the ICV as
+ * keepalived does for unicast peers.  Returns the length or -errno. */
+int vrrp_pkt_encode_ip4_ah(const struct vrrp_pkt *p, const union ulvs_addr *src,
+			   const union ulvs_addr *dst, uint16_t ip_id, uint32_t seq,
+			   const uint8_t key[VRRP_AUTH_LEN], bool unicast, void *buf, size_t cap);
+
+/* The ICV of the AH-carried IPv4 datagram buf[0..len) (its ICV field is
+ * taken as zero).  Returns 0, or -EINVAL when it is not one. */
+int vrrp_ah_icv(const void *buf, size_t len, const uint8_t key[VRRP_AUTH_LEN], bool unicast,
+		uint8_t icv[VRRP_AH_ICV_LEN]);
+
+/* Authenticate a received AH datagram that vrrp_pkt_decode_ip4() accepted:
+ * ICV compared in constant time first (nothing else in it is trusted
+ * before), then SPI == source address.  VRRP_OK, VRRP_DROP_AH_ICV or
+ * VRRP_DROP_AH_SPI. */
+enum vrrp_drop vrrp_ah_verify(const void *buf, size_t len, const uint8_t key[VRRP_AUTH_LEN],
+			      bool unicast);
+
+/* Anti-replay as keepalived applies it (one counter per instance, no
+ * window): accept seq only if above *last, then remember it. */
+bool vrrp_ah_seq_accept(uint32_t *last, uint32_t seq);
 
 /* v2 intervals are whole seconds, v3 centiseconds (§5.2.7). */
 static inline uint16_t vrrp_ms_to_cs(uint32_t ms)

@@ -20,6 +20,7 @@ ULVS_VRRP=path/to/ulvsd runs the real daemon (VRRP-only configs, its own
 control socket per router) instead.
 Skips (distinct reasons): not root, keepalived missing, no netns/veth/bridge.
 """
+import json
 import os
 import re
 import shutil
@@ -82,8 +83,8 @@ def topo():
     t.close()
 
 
-def instance(prio, version, adv, extra="", vip=VIP, auth=True):
-    auth_blk = ("authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }"
+def instance(prio, version, adv, extra="", vip=VIP, auth=True, auth_type="PASS"):
+    auth_blk = (f"authentication {{\n    auth_type {auth_type}\n    auth_pass s3cret\n  }}"
                 if auth and version == 2 else "")
     plen = 64 if ":" in vip else 24
     return f"""vrrp_instance VI_1 {{
@@ -252,6 +253,98 @@ def test_ulvs_master_keepalived_backup_v2(topo):
         assert "Entering MASTER STATE" in r1.text()
     finally:
         set_port(t, "r1", True)
+        r1.stop()
+        r2.stop()
+
+
+ULVSADM = os.environ.get("ULVSADM", str(Path(ULVSD).resolve().parent.parent / "cli" / "ulvsadm"))
+
+
+def status(r):
+    """The ulvs router's VRRP status as text ("master A," and "dropped NAME: N"
+    lines): the driver's SIGUSR1 dump, or the real daemon's ulvsadm --status."""
+    if Path(ULVS_VRRP).name != "ulvsd":
+        r.proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.3)
+        return r.text()
+    out = subprocess.run([ULVSADM, "--socket", str(r.dir / "ctl.sock"), "--status", "--json"],
+                         capture_output=True, text=True, timeout=10, check=True).stdout
+    lines = []
+    for vi in json.loads(out)["vrrp"]:
+        lines.append(f"{vi['name']} {vi['state']} master {vi['master']},")
+        lines += [f"  dropped {k[len('dropped_'):]}: {v}" for k, v in vi.items()
+                  if k.startswith("dropped_")]
+    return "\n".join(lines)
+
+
+def test_ulvs_master_keepalived_backup_v2_ah(topo):
+    """IPsec AH authentication (HMAC-MD5-96, keepalived's sequence numbers):
+    keepalived must accept ulvs' AH adverts, take over when they stop, and
+    hand back both after a partition (ulvs' counter kept running) and after
+    a restart of ulvs (its counter starts again: keepalived's anti-replay
+    would drop a restart from 1)."""
+    t = topo
+    glob = "global_defs {\n  vrrp_version 2\n}\n"
+    conf1 = instance(150, 2, 1, auth_type="AH")
+    r1 = Router(t, "r1", "ulvs", conf1)
+    r2 = Router(t, "r2", "keepalived", glob + instance(100, 2, 1, auth_type="AH"))
+    try:
+        assert wait_vip(t, "r1"), r1.text()
+        time.sleep(2.5)
+        assert not has_vip(t, "r2"), "keepalived did not accept ulvs' AH adverts:\n" + r2.text()
+        assert "IPSEC" not in r2.text(), r2.text()
+        failover(t, "r1", "r2", 2, 100, 1, logs=(r1, r2))
+        # failback after a partition
+        set_port(t, "r1", True)
+        assert wait_vip(t, "r2", present=False, timeout=8), r2.text()
+        assert wait_vip(t, "r1"), r1.text()
+        st = status(r1)
+        assert "dropped ah_" not in st, st
+        # graceful stop: priority 0 behind AH, keepalived takes over quickly
+        start = time.monotonic()
+        r1.stop()
+        assert wait_vip(t, "r2", timeout=3), r2.text()
+        took = time.monotonic() - start
+        assert took < bound(2, 100, 1), f"priority-0 handover took {took:.3f}s"
+        # failback by a restarted ulvs, whose sequence numbers start afresh
+        time.sleep(1.5)
+        r1 = Router(t, "r1", "ulvs", conf1)
+        assert wait_vip(t, "r2", present=False, timeout=8), r2.text()
+        assert wait_vip(t, "r1"), r1.text()
+        assert "already processed" not in r2.text(), r2.text()
+        assert "IPSEC" not in r2.text(), r2.text()
+    finally:
+        set_port(t, "r1", True)
+        r1.stop()
+        r2.stop()
+
+
+def test_keepalived_master_ulvs_backup_v2_ah(topo):
+    """ulvs accepts keepalived's AH adverts (and refuses a wrong password)."""
+    t = topo
+    glob = "global_defs {\n  vrrp_version 2\n}\n"
+    r1 = Router(t, "r1", "keepalived", glob + instance(150, 2, 1, auth_type="AH"))
+    r2 = Router(t, "r2", "ulvs", instance(100, 2, 1, auth_type="AH"))
+    try:
+        assert wait_vip(t, "r1"), r1.text()
+        time.sleep(2.5)
+        assert not has_vip(t, "r2"), "ulvs did not accept keepalived's AH adverts:\n" + r2.text()
+        st = status(r2)
+        assert "dropped ah_" not in st and "auth_type" not in st, st
+        assert re.search(r"master 10\.98\.0\.1,", st), st
+    finally:
+        r1.stop()
+        r2.stop()
+    # the same with a different password: ulvs must not follow keepalived
+    r1 = Router(t, "r1", "keepalived", glob + instance(150, 2, 1, auth_type="AH"))
+    r2 = Router(t, "r2", "ulvs",
+                instance(100, 2, 1, auth_type="AH").replace("s3cret", "wrong"))
+    try:
+        assert wait_vip(t, "r1"), r1.text()
+        assert wait_vip(t, "r2", timeout=6), "ulvs followed adverts with a bad ICV:\n" + r2.text()
+        st = status(r2)
+        assert "dropped ah_icv" in st, st
+    finally:
         r1.stop()
         r2.stop()
 
