@@ -411,6 +411,30 @@ def test_ulvs_pair_nopreempt(topo):
         r1.stop()
 
 
+def test_ulvs_pair_preempt_delay(topo):
+    """Delayed preemption: a higher-priority router that comes up behind a
+    master waits preempt_delay before taking the VIP, then takes it."""
+    t = topo
+    delay = 2
+    r2 = Router(t, "r2", "ulvs", instance(100, 3, 0.2))
+    r1 = None
+    try:
+        assert wait_vip(t, "r2")
+        t0 = time.monotonic()
+        r1 = Router(t, "r1", "ulvs", instance(150, 3, 0.2, f"preempt_delay {delay}"))
+        time.sleep(delay - 0.8)
+        assert has_vip(t, "r2") and not has_vip(t, "r1"), r1.text()
+        assert wait_vip(t, "r1", timeout=delay + 2.0), r1.text()
+        took = time.monotonic() - t0
+        print(f"\npreempt_delay {delay} s: r1 took over {took:.2f} s after it started")
+        assert took >= delay - 0.8, took
+        assert wait_vip(t, "r2", present=False, timeout=2.0), r2.text()
+    finally:
+        r2.stop()
+        if r1:
+            r1.stop()
+
+
 def test_ulvs_pair_track_script(topo):
     t = topo
     flag = t.tmp / "healthy"
