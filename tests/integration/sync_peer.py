@@ -1,6 +1,7 @@
 """Both ends of the connection-sync failover test.
 
-  server ADDR PORT           TCP echo server (one thread per connection).
+  server ADDR PORT           TCP echo server (one thread per connection);
+                             prints "accepted PEER" for each connection.
   client VIP PORT DIR        opens connections through the VIP and reports on
                              them in DIR/result.json:
     - N_EARLY idle connections at once (before the backup exists: they reach
@@ -42,7 +43,10 @@ def serve(addr, port):
                 c.sendall(d)
 
     while True:
-        c, _ = ls.accept()
+        c, peer = ls.accept()
+        # One line per accepted connection: the failover test counts which
+        # real server got which connections.
+        print(f"accepted {peer[0]}:{peer[1]}", flush=True)
         threading.Thread(target=echo, args=(c,), daemon=True).start()
 
 
