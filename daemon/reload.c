@@ -45,6 +45,7 @@ struct drain {
 struct reload {
 	struct director *d;
 	char *path;
+	const char *config_id;
 	struct check *check;
 	const struct conf *pinned;
 	/* configs the director let go of that something still reads */
@@ -54,6 +55,11 @@ struct reload {
 	unsigned n_drain;
 	struct ev_timer *drain_timer;
 };
+
+void reload_set_config_id(struct reload *r, const char *id)
+{
+	r->config_id = id;
+}
 
 struct reload *reload_new(struct director *d, const char *path)
 {
@@ -761,7 +767,8 @@ int reload_run(struct reload *r)
 	int errors = 0, warnings = 0, rc, restart;
 
 	fprintf(log, "ulvsd: reload: reading %s\n", r->path);
-	nc = conf_load(r->path, log, &errors, &warnings);
+	struct conf_load_opts lo = { .config_id = r->config_id };
+	nc = conf_load_opts(r->path, &lo, log, &errors, &warnings);
 	if (!nc) {
 		fprintf(log, "ulvsd: reload: %s: configuration invalid (%d error%s); the running "
 			     "configuration stays\n", r->path, errors, errors == 1 ? "" : "s");

@@ -41,6 +41,9 @@ struct reload;
 
 /* path: the config file to read again on every reload_run(). */
 struct reload *reload_new(struct director *d, const char *path);
+/* keepalived's config-id for `@ID` lines, as ulvsd -i gave it (NULL: the
+ * host name); the string must outlive r. */
+void reload_set_config_id(struct reload *r, const char *id);
 /* The health checkers to carry over (NULL: none running). */
 void reload_set_check(struct reload *r, struct check *k);
 /* c, the config VRRP and sync were started with (the director's at start),

@@ -50,6 +50,7 @@ struct opts {
 	const char *conf_path;
 	const char *replay_in, *replay_out, *pass_out;
 	const char *backend;
+	const char *config_id;
 	bool config_test, dump, log_console, log_detail;
 };
 
@@ -64,11 +65,13 @@ enum {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ulvsd [-f FILE] [-t] [--dump] [-l] [-D] [-n]\n"
+		"Usage: ulvsd [-f FILE] [-i ID] [-t] [--dump] [-l] [-D] [-n]\n"
 		"       ulvsd [-f FILE] --replay IN --write OUT [--write-passed FILE]\n"
 		"       ulvsd -h | --help | -v | --version\n"
 		"\n"
 		"  -f, --use-file FILE     configuration (default " DEFAULT_CONF ")\n"
+		"  -i, --config-id ID      keepalived's config-id for @ID lines\n"
+		"                          (default: the host name up to its first dot)\n"
 		"  -t, --config-test       load and build the configuration, print\n"
 		"                          diagnostics, exit 0 if valid, 1 if not\n"
 		"      --dump              print the effective configuration\n"
@@ -105,6 +108,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "log-console", no_argument, NULL, 'l' },
 		{ "log-detail", no_argument, NULL, 'D' },
 		{ "dont-fork", no_argument, NULL, 'n' },
+		{ "config-id", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
@@ -114,7 +118,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->conf_path = DEFAULT_CONF;
 	o->backend = "auto";
-	while ((c = getopt_long(argc, argv, "f:tlDnhv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:i:tlDnhv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->conf_path = optarg; break;
 		case 't': o->config_test = true; break;
@@ -126,6 +130,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'l': o->log_console = true; break;
 		case 'D': o->log_detail = true; break;
 		case 'n': break;
+		case 'i':
+			o->config_id = optarg;
+			break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'v': printf("ulvsd %s\n", ULVS_VERSION); exit(EXIT_OK);
 		default: goto bad;
@@ -234,7 +241,8 @@ static int dataplane_load(struct dataplane *d, const struct opts *o, const struc
 	int errors = 0, warnings = 0, rc;
 
 	memset(d, 0, sizeof(*d));
-	d->conf = conf_load(o->conf_path, stderr, &errors, &warnings);
+	struct conf_load_opts lo = { .config_id = o->config_id };
+	d->conf = conf_load_opts(o->conf_path, &lo, stderr, &errors, &warnings);
 	if (!d->conf && errors == 0) {
 		fprintf(stderr, "ulvsd: %s: configuration could not be loaded\n", o->conf_path);
 		return EXIT_CONFIG;
@@ -544,6 +552,7 @@ static int run_live(const struct opts *o)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
+	reload_set_config_id(reload, o->config_id);
 	reload_set_check(reload, checks);
 	reload_pin(reload, lx.conf);
 	lx.reload = reload;

@@ -236,3 +236,17 @@ def test_unwritable_output_is_a_runtime_error(ulvsd, good_conf, tmp_path):
                   "--write", tmp_path / "no-such-dir" / "out.pcapng")
     assert p.returncode == 3
     assert "no-such-dir" in p.stderr and "cannot create" in p.stderr
+
+
+def test_config_id_selects_conditional_lines(ulvsd, tmp_path):
+    """keepalived's @ID lines: -i picks which ones apply (conditional_conf)."""
+    f = tmp_path / "keepalived.conf"
+    f.write_text(config(vs(VIP, 80, "NAT", [(RS1, 8080, 1)])).replace(
+        "    lb_kind NAT", "@high    lb_algo wrr\n@low    lb_algo sh\n    lb_kind NAT"))
+    algos = {}
+    for cid in ("high", "low"):
+        p = run_ulvsd(ulvsd, "--dump", "-i", cid, "-f", f)
+        assert p.returncode == 0, p.stderr
+        algos[cid] = [l.split()[1] for l in p.stdout.splitlines()
+                      if l.strip().startswith("lb_algo")]
+    assert algos == {"high": ["wrr"], "low": ["sh"]}, algos
