@@ -83,21 +83,6 @@ static void lblc_done(struct svc_table *t, struct svc *s)
 /* No update(): cached choices survive weight changes as in the kernel; an
  * entry whose dest left the service is refused at lookup time. */
 
-/* The kernel's is_overloaded(): busier than its weight while another
- * server is less than half busy. */
-static bool lblc_overloaded(struct svc_table *t, const struct svc *s, const struct dest *d)
-{
-	if ((int64_t)d->activeconns <= d->weight)
-		return false;
-	for (uint32_t i = 0; i < s->n_dests; i++) {
-		const struct dest *o = svc_dest(t, s, i);
-
-		if (sched_dest_present(o) && (int64_t)o->activeconns * 2 < o->weight)
-			return true;
-	}
-	return false;
-}
-
 /* A free or expired way of the set, else its least recently used one. */
 static struct lblc_entry *lblc_victim(struct lblc_entry *set, uint64_t now_ns, uint64_t expire)
 {
@@ -135,7 +120,7 @@ static struct dest *lblc_pick(struct svc_table *t, struct svc *s, const struct s
 		en->lastuse = now_ns;
 		d = en->dest < t->n_dests ? &t->dests[en->dest] : NULL;
 		if (d && d->svc_id == s->id && sched_dest_present(d) && d->weight > 0 &&
-		    !sched_dest_overloaded(d) && !lblc_overloaded(t, s, d))
+		    !sched_dest_overloaded(d) && !sched_lblc_overloaded(t, s, d))
 			return d;
 	}
 

@@ -161,20 +161,6 @@ static void lblcr_set_insert(struct lblcr_entry *en, uint32_t id, uint64_t now_n
 	en->lastmod = now_ns;
 }
 
-/* The kernel's is_overloaded(), as in lblc. */
-static bool lblcr_overloaded(struct svc_table *t, const struct svc *s, const struct dest *d)
-{
-	if ((int64_t)d->activeconns <= d->weight)
-		return false;
-	for (uint32_t i = 0; i < s->n_dests; i++) {
-		const struct dest *o = svc_dest(t, s, i);
-
-		if (sched_dest_present(o) && (int64_t)o->activeconns * 2 < o->weight)
-			return true;
-	}
-	return false;
-}
-
 static struct lblcr_entry *lblcr_victim(struct lblcr_entry *set, uint64_t now_ns,
 					uint64_t expire)
 {
@@ -219,7 +205,7 @@ static struct dest *lblcr_pick(struct svc_table *t, struct svc *s, const struct 
 			if (m >= 0)
 				lblcr_set_erase(en, (unsigned)m, now_ns);
 		}
-		if (d && !lblcr_overloaded(t, s, d))
+		if (d && !sched_lblc_overloaded(t, s, d))
 			return d;
 		d = sched_wlc_least(t, s);
 		if (d)

@@ -68,6 +68,22 @@ static inline struct dest *sched_least_weighted(struct svc_table *t, const struc
 	return least;
 }
 
+/* lblc/lblcr: the kernel's is_overloaded() - busier than its weight while
+ * another server is less than half busy.  O(dests). */
+static inline bool sched_lblc_overloaded(struct svc_table *t, const struct svc *s,
+					 const struct dest *d)
+{
+	if ((int64_t)d->activeconns <= d->weight)
+		return false;
+	for (uint32_t i = 0; i < s->n_dests; i++) {
+		const struct dest *o = svc_dest(t, s, i);
+
+		if (sched_dest_present(o) && (int64_t)o->activeconns * 2 < o->weight)
+			return true;
+	}
+	return false;
+}
+
 /* wlc's choice: overhead (activeconns << 8) + inactconns; lblc and lblcr
  * fall back to exactly this when their cache has nothing usable. */
 struct dest *sched_wlc_least(struct svc_table *t, const struct svc *s);
