@@ -190,3 +190,37 @@ def start_director(t, conf_text, name="dir", backend=BACKEND):
             return p, log
         time.sleep(0.05)
     pytest.fail(f"ulvsd not ready after 5 s:\n{log.read_text()}")
+
+
+def build_dr_lan(tag, net, client, director, vip, servers):
+    """The DR topology of test_dr.py and test_fwmark.py, on net (e.g. "10.98"):
+
+        client NET.1.x -- router (NET.1.1 | NET.2.1) -- LAN bridge "sw"
+                                                         |- dir d0 (director, VIP/32)
+                                                         |- rs1, rs2 ... eth0
+    Everything on the LAN routes via the router; replies go straight back."""
+    from conftest import Topology
+    t = Topology(tag)
+    try:
+        for n in ("client", "router", "sw", "dir", *servers):
+            t.add_ns(n)
+        bridge(t, "sw")
+        t.veth("client", "c0", "router", "r0")
+        plug(t, "router", "r1", "sw", "sr")
+        plug(t, "dir", "d0", "sw", "sd")
+        t.addr("client", "c0", f"{client}/24")
+        t.run("client", "ip", "route", "add", "default", "via", f"{net}.1.1")
+        t.addr("router", "r0", f"{net}.1.1/24")
+        t.addr("router", "r1", f"{net}.2.1/24")
+        forwarding(t, "router")
+        t.addr("dir", "d0", f"{director}/24")
+        t.addr("dir", "d0", f"{vip}/32")
+        t.run("dir", "ip", "route", "add", "default", "via", f"{net}.2.1")
+        for i, (name, ip) in enumerate(servers.items(), 1):
+            plug(t, name, "eth0", "sw", f"s{i}")
+            t.addr(name, "eth0", f"{ip}/24")
+            t.run(name, "ip", "route", "add", "default", "via", f"{net}.2.1")
+    except BaseException:
+        t.close()
+        raise
+    return t

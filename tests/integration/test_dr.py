@@ -20,10 +20,9 @@ import os
 
 import pytest
 
-from conftest import Topology, require_environment, stop_ulvsd
-from rsutil import (BIG_SIZE, ULVS_RS, assert_ratio, bridge, curl_many, download, forwarding,
-                    peers_logged, plug, require_rs, rs, start_director, ulvsd_log,
-                    web_servers)
+from conftest import require_environment, stop_ulvsd
+from rsutil import (BIG_SIZE, assert_ratio, build_dr_lan, curl_many, download, peers_logged,
+                    require_rs, rs, start_director, ulvsd_log, web_servers)
 
 CLIENT = "10.98.1.2"
 VIP = "10.98.2.100"
@@ -50,30 +49,7 @@ virtual_server {VIP} 80 {{
 
 
 def build(tag):
-    t = Topology(tag)
-    try:
-        for n in ("client", "router", "sw", "dir", "rs1", "rs2"):
-            t.add_ns(n)
-        bridge(t, "sw")
-        t.veth("client", "c0", "router", "r0")
-        plug(t, "router", "r1", "sw", "sr")
-        plug(t, "dir", "d0", "sw", "sd")
-        t.addr("client", "c0", f"{CLIENT}/24")
-        t.run("client", "ip", "route", "add", "default", "via", "10.98.1.1")
-        t.addr("router", "r0", "10.98.1.1/24")
-        t.addr("router", "r1", "10.98.2.1/24")
-        forwarding(t, "router")
-        t.addr("dir", "d0", f"{DIRECTOR}/24")
-        t.addr("dir", "d0", f"{VIP}/32")
-        t.run("dir", "ip", "route", "add", "default", "via", "10.98.2.1")
-        for i, (name, ip) in enumerate(RS.items(), 1):
-            plug(t, name, "eth0", "sw", f"s{i}")
-            t.addr(name, "eth0", f"{ip}/24")
-            t.run(name, "ip", "route", "add", "default", "via", "10.98.2.1")
-    except BaseException:
-        t.close()
-        raise
-    return t
+    return build_dr_lan(tag, "10.98", CLIENT, DIRECTOR, VIP, RS)
 
 
 @pytest.fixture(scope="module")

@@ -30,10 +30,9 @@ import os
 
 import pytest
 
-from conftest import (CLIENT as NAT_CLIENT, RS as NAT_RS, VIP as NAT_VIP, Topology,
+from conftest import (CLIENT as NAT_CLIENT, RS as NAT_RS, VIP as NAT_VIP,
                       build_nat_topology, require_environment, stop_ulvsd)
-from rsutil import (bridge, curl_many, forwarding, plug, require_rs, rs, start_director,
-                    ulvsd_log)
+from rsutil import build_dr_lan, curl_many, require_rs, rs, start_director, ulvsd_log
 
 CLIENT = "10.97.1.2"
 VIP = "10.97.2.100"
@@ -124,30 +123,7 @@ def not_marked_port_is_not_served(t, vip):
 # --- DR --------------------------------------------------------------------
 
 def build_dr(tag):
-    t = Topology(tag)
-    try:
-        for n in ("client", "router", "sw", "dir", "rs1", "rs2"):
-            t.add_ns(n)
-        bridge(t, "sw")
-        t.veth("client", "c0", "router", "r0")
-        plug(t, "router", "r1", "sw", "sr")
-        plug(t, "dir", "d0", "sw", "sd")
-        t.addr("client", "c0", f"{CLIENT}/24")
-        t.run("client", "ip", "route", "add", "default", "via", "10.97.1.1")
-        t.addr("router", "r0", "10.97.1.1/24")
-        t.addr("router", "r1", "10.97.2.1/24")
-        forwarding(t, "router")
-        t.addr("dir", "d0", f"{DIRECTOR}/24")
-        t.addr("dir", "d0", f"{VIP}/32")
-        t.run("dir", "ip", "route", "add", "default", "via", "10.97.2.1")
-        for i, (name, ip) in enumerate(RS.items(), 1):
-            plug(t, name, "eth0", "sw", f"s{i}")
-            t.addr(name, "eth0", f"{ip}/24")
-            t.run(name, "ip", "route", "add", "default", "via", "10.97.2.1")
-    except BaseException:
-        t.close()
-        raise
-    return t
+    return build_dr_lan(tag, "10.97", CLIENT, DIRECTOR, VIP, RS)
 
 
 @pytest.fixture(scope="module")
