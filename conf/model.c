@@ -430,6 +430,18 @@ static bool script_exists(const struct conf *c, const char *name)
 	return false;
 }
 
+/* An empty dev (not given) counts as declared: the route says where. */
+static bool iface_declared(const struct conf_ulvs *u, const char *dev)
+{
+	if (!dev[0])
+		return true;
+	for (unsigned k = 0; k < u->n_ifaces; k++)
+		if (!strcmp(u->ifaces[k].name, dev))
+			return true;
+	return false;
+}
+
+
 void conf_finalize(struct pctx *p)
 {
 	struct conf *c = p->c;
@@ -503,28 +515,14 @@ void conf_finalize(struct pctx *p)
 
 	/* ulvs_defs */
 	struct conf_ulvs *u = &c->ulvs;
-	for (unsigned i = 0; i < u->n_routes; i++) {
-		const char *dev = u->routes[i].dev;
-		if (!dev[0])
-			continue;
-		bool found = false;
-		for (unsigned k = 0; k < u->n_ifaces && !found; k++)
-			found = !strcmp(u->ifaces[k].name, dev);
-		if (!found)
+	for (unsigned i = 0; i < u->n_routes; i++)
+		if (!iface_declared(u, u->routes[i].dev))
 			cerr_at(p, &u->routes[i].loc, "route uses interface '%s', which ulvs_defs does "
-				"not declare", dev);
-	}
-	for (unsigned i = 0; i < u->n_neighs; i++) {
-		const char *dev = u->neighs[i].dev;
-		if (!dev[0])
-			continue;
-		bool found = false;
-		for (unsigned k = 0; k < u->n_ifaces && !found; k++)
-			found = !strcmp(u->ifaces[k].name, dev);
-		if (!found)
+				"not declare", u->routes[i].dev);
+	for (unsigned i = 0; i < u->n_neighs; i++)
+		if (!iface_declared(u, u->neighs[i].dev))
 			cerr_at(p, &u->neighs[i].loc, "neighbor uses interface '%s', which ulvs_defs "
-				"does not declare", dev);
-	}
+				"does not declare", u->neighs[i].dev);
 	for (unsigned i = 0; i < c->n_marks; i++) {
 		bool used = false;
 		for (unsigned k = 0; k < c->n_vs && !used; k++) {
