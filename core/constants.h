@@ -13,6 +13,9 @@
 #ifndef ULVS_MAX_DESTS
 #define ULVS_MAX_DESTS 8192             /* real servers, all services together */
 #endif
+#ifndef ULVS_MAX_WORKERS
+#define ULVS_MAX_WORKERS 64             /* data-plane worker threads */
+#endif
 #ifndef ULVS_MAX_IFACES
 #define ULVS_MAX_IFACES 32              /* interfaces the engine can transmit on */
 #endif

@@ -31,6 +31,7 @@
 #include "packet.h"
 #include "sched/sched.h"
 #include "service.h"
+#include "steer.h"
 #include "xmit.h"
 
 /* One FULLNAT local port pool per distinct local address. */
@@ -59,12 +60,24 @@ struct engine {
 	 * allocated; called on creation and on every state change */
 	engine_conn_cb conn_cb;
 	void *conn_cb_arg;
+	/* Workers: this engine is worker `worker` of `n_workers` sharing one
+	 * service table.  With more than one, per-packet service and real
+	 * server counters go to the arrays below (indexed by id) and are folded
+	 * into the table by engine_fold_stats(); with one they go straight to
+	 * the table. */
+	uint16_t worker, n_workers;
+	struct dest_stats *dstats;   /* ULVS_MAX_DESTS, n_workers > 1 only */
+	struct svc_stats *sstats;    /* ULVS_MAX_SERVICES */
+	/* Group (on the leader, worker 0): every member, itself first. */
+	struct engine *members[ULVS_MAX_WORKERS];
+	unsigned n_members;
+	struct engine_stats sum;     /* engine_stats_total() */
 };
 
 static inline void conn_event(struct engine *e, const struct conn *c, enum engine_conn_event ev)
 {
 	if (e->conn_cb)
-		e->conn_cb(e->conn_cb_arg, c, ev);
+		e->conn_cb(e->conn_cb_arg, e->ct, c, ev);
 }
 
 /* --- names ----------------------------------------------------------------- */
@@ -214,7 +227,8 @@ static int engine_sync_lpools(struct engine *e)
 			}
 			slot = lpool_slot(e->lpools, e->lpools_size, l->af, &l->addr);
 			/* Seeded by creation order: a replay hands out the same ports. */
-			slot->pool = lport_pool_new(e->n_lpools + 1);
+			slot->pool = lport_pool_new_part(e->n_lpools + 1, e->worker,
+							 e->n_workers ? e->n_workers : 1);
 			if (!slot->pool)
 				return -ENOMEM;
 			slot->af = l->af;
@@ -244,14 +258,68 @@ static struct svc *conn_svc(const struct engine *e, const struct conn *c)
 }
 
 /* ip_vs_bind_dest: a new connection or template starts counting. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Where this worker counts a real server's / service's traffic. */
+static inline struct dest_stats *dest_st(struct engine *e, struct dest *d)
+{
+	return e->dstats && d->id < ULVS_MAX_DESTS ? &e->dstats[d->id] : &d->stats;
+}
+
+static inline struct svc_stats *svc_st(struct engine *e, struct svc *s)
+{
+	return e->sstats && s->id < ULVS_MAX_SERVICES ? &e->sstats[s->id] : &s->stats;
+}
+
+/* A scheduler's state (rr cursor, wrr position, lblc cache...) is the
+ * service's, shared by the workers: one picks at a time.  The lock is taken
+ * per new connection only, and not at all with one worker. */
+static struct dest *sched_pick_locked(struct engine *e, struct svc_table *t, struct svc *s,
+				      const struct sched_key *k, uint64_t now)
+{
+	struct dest *d;
+
+	if (e->n_workers <= 1)
+		return s->sched->pick(t, s, k, now);
+	while (__atomic_exchange_n(&s->sched_lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&s->sched_lock, __ATOMIC_RELAXED))
+			cpu_relax();
+	d = s->sched->pick(t, s, k, now);
+	__atomic_store_n(&s->sched_lock, 0, __ATOMIC_RELEASE);
+	return d;
+}
+
+static inline void cnt_inc(uint32_t *n)
+{
+	__atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+}
+
+/* Decrement unless zero (see dest_unbind). */
+static inline void cnt_dec(uint32_t *n)
+{
+	uint32_t v = __atomic_load_n(n, __ATOMIC_RELAXED);
+
+	while (v && !__atomic_compare_exchange_n(n, &v, v - 1, true, __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+		;
+}
+
+/* Workers share the service table: connection counters move atomically
+ * (per connection, not per packet), so every worker's least-connection
+ * scheduler sees the director's whole count, as IPVS's do. */
 static void dest_bind(struct dest *d, const struct conn *c)
 {
 	if (c->flags & CONN_F_TEMPLATE)
-		d->persistconns++;
+		cnt_inc(&d->persistconns);
 	else if (c->flags & CONN_F_INACTIVE)
-		d->inactconns++;
+		cnt_inc(&d->inactconns);
 	else
-		d->activeconns++;
+		cnt_inc(&d->activeconns);
 	dest_update_overload(d);
 }
 
@@ -259,11 +327,9 @@ static void dest_bind(struct dest *d, const struct conn *c)
  * left at zero rather than wrapped to four billion connections. */
 static void dest_unbind(struct dest *d, const struct conn *c)
 {
-	uint32_t *n = (c->flags & CONN_F_TEMPLATE) ? &d->persistconns
-		      : (c->flags & CONN_F_INACTIVE) ? &d->inactconns
-						       : &d->activeconns;
-	if (*n)
-		(*n)--;
+	cnt_dec((c->flags & CONN_F_TEMPLATE) ? &d->persistconns
+		: (c->flags & CONN_F_INACTIVE) ? &d->inactconns
+					       : &d->activeconns);
 	dest_update_overload(d);
 }
 
@@ -287,13 +353,11 @@ static void engine_release_cb(void *ctx, struct conn *c)
 static void dest_shift_active(struct dest *d, int delta)
 {
 	if (delta > 0) {
-		if (d->inactconns)
-			d->inactconns--;
-		d->activeconns++;
+		cnt_dec(&d->inactconns);
+		cnt_inc(&d->activeconns);
 	} else {
-		if (d->activeconns)
-			d->activeconns--;
-		d->inactconns++;
+		cnt_dec(&d->activeconns);
+		cnt_inc(&d->inactconns);
 	}
 	dest_update_overload(d);
 }
@@ -555,7 +619,7 @@ static enum drop_reason sched_persist(struct engine *e, struct svc *s, const str
 		*tout = tp;
 		return DROP_NONE;
 	}
-	d = s->sched ? s->sched->pick(t, s, k, now) : NULL;
+	d = s->sched ? sched_pick_locked(e, t, s, k, now) : NULL;
 	if (!d)
 		return DROP_NONE;
 	if (tp) {
@@ -642,7 +706,7 @@ static enum drop_reason engine_schedule(struct engine *e, struct svc *s, const s
 		if (r != DROP_NONE)
 			return r;
 	} else if (s->sched) {
-		d = s->sched->pick(t, s, &k, now);
+		d = sched_pick_locked(e, t, s, &k, now);
 	}
 	if (!d) {
 		/* keepalived's sorry_server: used only while no real server is. */
@@ -707,8 +771,8 @@ static enum drop_reason engine_schedule(struct engine *e, struct svc *s, const s
 			conn_set_control(e->ct, c, tp);
 		conn_event(e, c, ENGINE_CONN_NEW);
 	}
-	d->stats.conns++;
-	s->stats.conns++;
+	dest_st(e, d)->conns++;
+	svc_st(e, s)->conns++;
 	e->st.new_conns++;
 	if (sorry)
 		e->st.sorry_used++;
@@ -723,10 +787,14 @@ static void stats_in(struct engine *e, const struct conn *c, uint32_t bytes)
 	struct dest *d = conn_dest(e, c);
 	struct svc *s = conn_svc(e, c);
 
-	if (d)
-		d->stats.inpkts++, d->stats.inbytes += bytes;
-	if (s)
-		s->stats.inpkts++, s->stats.inbytes += bytes;
+	if (d) {
+		struct dest_stats *ds = dest_st(e, d);
+		ds->inpkts++, ds->inbytes += bytes;
+	}
+	if (s) {
+		struct svc_stats *ss = svc_st(e, s);
+		ss->inpkts++, ss->inbytes += bytes;
+	}
 }
 
 static void stats_out(struct engine *e, const struct conn *c, uint32_t bytes)
@@ -734,10 +802,14 @@ static void stats_out(struct engine *e, const struct conn *c, uint32_t bytes)
 	struct dest *d = conn_dest(e, c);
 	struct svc *s = conn_svc(e, c);
 
-	if (d)
-		d->stats.outpkts++, d->stats.outbytes += bytes;
-	if (s)
-		s->stats.outpkts++, s->stats.outbytes += bytes;
+	if (d) {
+		struct dest_stats *ds = dest_st(e, d);
+		ds->outpkts++, ds->outbytes += bytes;
+	}
+	if (s) {
+		struct svc_stats *ss = svc_st(e, s);
+		ss->outpkts++, ss->outbytes += bytes;
+	}
 }
 
 static bool is_ours(const struct engine *e, const struct pkt_info *pi)
@@ -977,20 +1049,166 @@ void engine_free(struct engine *e)
 	for (uint32_t i = 0; i < e->lpools_size; i++)
 		lport_pool_free(e->lpools[i].pool);
 	free(e->lpools);
+	free(e->dstats);
+	free(e->sstats);
 	free(e);
+}
+
+static void free_lpools(struct engine *e)
+{
+	for (uint32_t i = 0; i < e->lpools_size; i++)
+		lport_pool_free(e->lpools[i].pool);
+	free(e->lpools);
+	e->lpools = NULL;
+	e->lpools_size = e->n_lpools = 0;
+}
+
+int engine_set_worker(struct engine *e, unsigned worker, unsigned n_workers)
+{
+	if (!n_workers || worker >= n_workers || n_workers > ULVS_MAX_WORKERS)
+		return -EINVAL;
+	if (conn_count(e->ct))
+		return -EBUSY;
+	if (n_workers > 1 && !e->dstats) {
+		e->dstats = calloc(ULVS_MAX_DESTS, sizeof(*e->dstats));
+		e->sstats = calloc(ULVS_MAX_SERVICES, sizeof(*e->sstats));
+		if (!e->dstats || !e->sstats) {
+			free(e->dstats);
+			free(e->sstats);
+			e->dstats = NULL;
+			e->sstats = NULL;
+			return -ENOMEM;
+		}
+	}
+	e->worker = (uint16_t)worker;
+	e->n_workers = (uint16_t)n_workers;
+	/* Pools hold this worker's residue class of ports only. */
+	free_lpools(e);
+	return engine_sync_lpools(e);
+}
+
+const struct engine_params *engine_get_params(const struct engine *e)
+{
+	return &e->params;
+}
+
+void engine_group_reset(struct engine *leader)
+{
+	leader->n_members = 0;
+}
+
+unsigned engine_worker(const struct engine *e)
+{
+	return e->worker;
+}
+
+int engine_group_join(struct engine *leader, struct engine *member)
+{
+	if (leader->n_members == 0)
+		leader->members[leader->n_members++] = leader;
+	if (member == leader)
+		return 0;
+	if (leader->n_members == ULVS_MAX_WORKERS)
+		return -ENOSPC;
+	leader->members[leader->n_members++] = member;
+	member->conn_cb = leader->conn_cb;
+	member->conn_cb_arg = leader->conn_cb_arg;
+	return 0;
+}
+
+unsigned engine_group_size(const struct engine *e)
+{
+	return e->n_members ? e->n_members : 1;
+}
+
+struct engine *engine_group_member(struct engine *e, unsigned i)
+{
+	if (!e->n_members)
+		return i == 0 ? e : NULL;
+	return i < e->n_members ? e->members[i] : NULL;
+}
+
+/* Adds n uint64_t counters from `from` to `to` and zeroes `from`; false
+ * when there was nothing to add (the common case: most ids are idle). */
+static bool fold_counters(uint64_t *to, uint64_t *from, size_t n)
+{
+	uint64_t any = 0;
+
+	for (size_t i = 0; i < n; i++)
+		any |= from[i];
+	if (!any)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		to[i] += from[i];
+		from[i] = 0;
+	}
+	return true;
+}
+
+/* struct dest_stats and struct svc_stats are runs of uint64_t counters. */
+#define FOLD(to, from) fold_counters((uint64_t *)(to), (uint64_t *)(from), \
+				     sizeof(*(from)) / sizeof(uint64_t))
+
+void engine_fold_stats(struct engine *e)
+{
+	struct svc_table *t = e->svcs;
+
+	for (unsigned m = 0; t && m < engine_group_size(e); m++) {
+		struct engine *w = engine_group_member(e, m);
+		if (!w->dstats)
+			continue;
+		for (uint32_t i = 0; i < t->n_dests && i < ULVS_MAX_DESTS; i++)
+			FOLD(&t->dests[i].stats, &w->dstats[i]);
+		for (uint32_t i = 0; i < t->n_svcs && i < ULVS_MAX_SERVICES; i++)
+			FOLD(&t->svcs[i].stats, &w->sstats[i]);
+	}
+}
+
+void engine_stats_add(struct engine_stats *sum, const struct engine_stats *s)
+{
+	const uint64_t *from = (const uint64_t *)s;
+	uint64_t *to = (uint64_t *)sum;
+
+	/* Every field is a uint64_t counter. */
+	for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		to[i] += from[i];
+}
+
+const struct engine_stats *engine_stats_total(struct engine *e)
+{
+	if (!e->n_members)
+		return &e->st;
+	memset(&e->sum, 0, sizeof(e->sum));
+	for (unsigned m = 0; m < e->n_members; m++)
+		engine_stats_add(&e->sum, &e->members[m]->st);
+	return &e->sum;
+}
+
+uint32_t engine_conn_count(struct engine *e)
+{
+	uint32_t n = 0;
+
+	for (unsigned m = 0; m < engine_group_size(e); m++)
+		n += conn_count(engine_group_member(e, m)->ct);
+	return n;
 }
 
 void engine_set_services(struct engine *e, struct svc_table *svcs)
 {
-	e->svcs = svcs;
-	/* On ENOMEM the new local addresses have no pool: FULLNAT connections
-	 * through them are refused (lport_exhausted) rather than mis-tracked. */
-	(void)engine_sync_lpools(e);
+	for (unsigned m = 0; m < engine_group_size(e); m++) {
+		struct engine *w = engine_group_member(e, m);
+		w->svcs = svcs;
+		/* On ENOMEM the new local addresses have no pool: FULLNAT
+		 * connections through them are refused (lport_exhausted)
+		 * rather than mis-tracked. */
+		(void)engine_sync_lpools(w);
+	}
 }
 
 void engine_set_fib(struct engine *e, const struct fib *fib)
 {
-	e->fib = fib;
+	for (unsigned m = 0; m < engine_group_size(e); m++)
+		engine_group_member(e, m)->fib = fib;
 }
 
 /* As ipvsadm --set: zero entries keep their current value. */
@@ -1043,8 +1261,32 @@ static void import_state(struct engine *e, struct conn *c, enum conn_state st,
 	dest_shift_active(d, delta);
 }
 
+static int engine_conn_import_one(struct engine *e, const struct conn *in, uint32_t fwmark,
+				  uint32_t expire_ms, uint64_t now_ns);
+
 int engine_conn_import(struct engine *e, const struct conn *in, uint32_t fwmark,
 		       uint32_t expire_ms, uint64_t now_ns)
+{
+	if (e->n_members > 1) {
+		/* A group: the worker the connection's packets steer to owns
+		 * it (steer.h); a FULLNAT connection's local port must be of
+		 * that worker's class too, which holds when both directors run
+		 * as many workers. */
+		struct steer_cfg sc;
+		steer_cfg_init(&sc, e->svcs, e->n_members);
+		unsigned w = steer_conn(&sc, in);
+		if (in->fwd == FWD_FNAT && !(in->flags & CONN_F_TEMPLATE)) {
+			const uint8_t *pb = (const uint8_t *)&in->lport;
+			if (((unsigned)pb[0] << 8 | pb[1]) % e->n_members != w)
+				return -EXDEV;
+		}
+		return engine_conn_import_one(e->members[w], in, fwmark, expire_ms, now_ns);
+	}
+	return engine_conn_import_one(e, in, fwmark, expire_ms, now_ns);
+}
+
+static int engine_conn_import_one(struct engine *e, const struct conn *in, uint32_t fwmark,
+				  uint32_t expire_ms, uint64_t now_ns)
 {
 	struct svc_table *t = e->svcs;
 	bool tmpl = in->flags & CONN_F_TEMPLATE;

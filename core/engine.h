@@ -86,7 +86,8 @@ struct engine *engine_new(const struct engine_params *p, const struct fib *fib,
 			  struct svc_table *svcs, uint64_t now_ns);
 void engine_free(struct engine *e);
 
-/* Swap in a new service table (after the control thread built it). */
+/* Swap in a new service table (after the control thread built it).  On a
+ * group leader these setters reach every member. */
 void engine_set_services(struct engine *e, struct svc_table *svcs);
 void engine_set_fib(struct engine *e, const struct fib *fib);
 void engine_set_timeouts(struct engine *e, const struct conn_timeouts *to);
@@ -102,9 +103,12 @@ unsigned engine_process(struct engine *e, struct pkt *pkts, struct verdict *v, u
  * creates (ENGINE_CONN_NEW, state as inserted) and every TCP state change
  * (ENGINE_CONN_STATE, after the change).  One-packet (-o) flows are never
  * reported.  cb must not call back into the engine and should only copy
- * what it needs; c is valid during the call only.  NULL turns it off. */
+ * what it needs; c is valid during the call only (ct is the table holding
+ * it, for conn_remaining_ms).  With several workers cb runs on each
+ * worker's thread, in parallel.  NULL turns it off. */
 enum engine_conn_event { ENGINE_CONN_NEW = 0, ENGINE_CONN_STATE };
-typedef void (*engine_conn_cb)(void *arg, const struct conn *c, enum engine_conn_event ev);
+typedef void (*engine_conn_cb)(void *arg, const struct conn_table *ct, const struct conn *c,
+			       enum engine_conn_event ev);
 void engine_set_conn_cb(struct engine *e, engine_conn_cb cb, void *arg);
 
 /* Insert or update a connection (or persistence template) a peer director
@@ -125,7 +129,39 @@ void engine_set_conn_cb(struct engine *e, engine_conn_cb cb, void *arg);
 int engine_conn_import(struct engine *e, const struct conn *in, uint32_t fwmark,
 		       uint32_t expire_ms, uint64_t now_ns);
 
+/* This engine's own counters (one worker's). */
 const struct engine_stats *engine_stats(const struct engine *e);
+
+/* --- workers ----------------------------------------------------------------
+ * Several engines can share one service table and fib, one per data-plane
+ * worker thread, each with its own connection table: core/steer.h says
+ * which worker owns a packet, so both directions of a connection meet the
+ * same table.  engine_set_worker() makes e worker w of n (FULLNAT local
+ * ports from w's residue class; per-worker traffic counters when n > 1);
+ * only while e has no connections (-EBUSY), -EINVAL for bad w/n.
+ * engine_group_join() makes the leader (worker 0) the handle the control
+ * plane uses: engine_set_services/_fib/_timeouts/_conn_cb on the leader
+ * reach every member, engine_conn_import() files a connection with its
+ * owner, engine_stats_total()/engine_conn_count() sum the members, and
+ * engine_fold_stats() moves the members' traffic counters into the
+ * table's dests and services (call it, with the workers stopped between
+ * batches, before reading or changing them).  Workers running in parallel
+ * share: connection counters of real servers (atomic), the overload flag
+ * (atomic), the scheduler's state (a per-service lock around pick).
+ * Everything else a worker touches is its own.  Control path only. */
+int engine_set_worker(struct engine *e, unsigned worker, unsigned n_workers);
+unsigned engine_worker(const struct engine *e);
+int engine_group_join(struct engine *leader, struct engine *member);
+/* The leader alone again (before the members are freed). */
+void engine_group_reset(struct engine *leader);
+const struct engine_params *engine_get_params(const struct engine *e);
+unsigned engine_group_size(const struct engine *e);
+struct engine *engine_group_member(struct engine *e, unsigned i);
+void engine_fold_stats(struct engine *e);
+const struct engine_stats *engine_stats_total(struct engine *e);
+uint32_t engine_conn_count(struct engine *e);
+void engine_stats_add(struct engine_stats *sum, const struct engine_stats *s);
+
 struct conn_table *engine_conns(struct engine *e);
 struct svc_table *engine_services(struct engine *e);
 const char *drop_reason_name(enum drop_reason r);

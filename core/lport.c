@@ -10,6 +10,9 @@
  * A second array gives each free port's position in the ring, so a port can
  * also be taken by number (lport_take: a backup director reserving the port
  * its master chose for a synced FULLNAT connection).
+ * A pool may hold only the ports of one residue class (port % nparts ==
+ * part): each data-plane worker allocates from its own class, so the local
+ * port of a reply says which worker owns the connection (core/steer.h).
  * Allocation happens once at pool creation; alloc/release/take are O(1).
  */
 #include "lport.h"
@@ -23,6 +26,8 @@
 #define LPORT_N ((uint32_t)(ULVS_LPORT_MAX - ULVS_LPORT_MIN + 1))
 
 struct lport_pool {
+	uint32_t n;       /* ports in this pool (the ring's length) */
+	uint16_t part, nparts; /* holds the ports with port % nparts == part */
 	uint32_t head;    /* next port to hand out */
 	uint32_t avail;   /* ports in the ring */
 	uint64_t bad_release;
@@ -42,23 +47,34 @@ static uint64_t lport_rand(uint64_t *s)
 
 struct lport_pool *lport_pool_new(uint32_t seed)
 {
-	struct lport_pool *lp = calloc(1, sizeof(*lp));
+	return lport_pool_new_part(seed, 0, 1);
+}
+
+struct lport_pool *lport_pool_new_part(uint32_t seed, unsigned part, unsigned nparts)
+{
+	struct lport_pool *lp;
 	uint64_t s = seed;
 
+	if (!nparts || part >= nparts || nparts > LPORT_N)
+		return NULL;
+	lp = calloc(1, sizeof(*lp));
 	if (!lp)
 		return NULL;
-	for (uint32_t i = 0; i < LPORT_N; i++)
-		lp->ring[i] = (uint16_t)(ULVS_LPORT_MIN + i);
+	lp->part = (uint16_t)part;
+	lp->nparts = (uint16_t)nparts;
+	for (uint32_t port = ULVS_LPORT_MIN; port <= ULVS_LPORT_MAX; port++)
+		if (port % nparts == part)
+			lp->ring[lp->n++] = (uint16_t)port;
 	/* Fisher-Yates; the modulo bias over 2^64 is negligible here. */
-	for (uint32_t i = LPORT_N - 1; i > 0; i--) {
+	for (uint32_t i = lp->n - 1; i > 0; i--) {
 		uint32_t j = (uint32_t)(lport_rand(&s) % (i + 1));
 		uint16_t t = lp->ring[i];
 		lp->ring[i] = lp->ring[j];
 		lp->ring[j] = t;
 	}
-	for (uint32_t i = 0; i < LPORT_N; i++)
+	for (uint32_t i = 0; i < lp->n; i++)
 		lp->pos[lp->ring[i]] = (uint16_t)i;
-	lp->avail = LPORT_N;
+	lp->avail = lp->n;
 	return lp;
 }
 
@@ -89,7 +105,7 @@ int lport_alloc(struct lport_pool *lp, uint16_t *port_be)
 	if (!lp->avail)
 		return -ENOSPC;
 	port = lp->ring[lp->head];
-	lp->head = lp->head + 1 == LPORT_N ? 0 : lp->head + 1;
+	lp->head = lp->head + 1 == lp->n ? 0 : lp->head + 1;
 	lp->avail--;
 	lp->used[port / 64] |= 1ull << (port % 64);
 	*port_be = to_be(port);
@@ -101,15 +117,15 @@ void lport_release(struct lport_pool *lp, uint16_t port_be)
 	uint16_t port = to_host(port_be);
 	uint32_t tail;
 
-	if ((uint32_t)(port - ULVS_LPORT_MIN) >= LPORT_N ||
+	if ((uint32_t)(port - ULVS_LPORT_MIN) >= LPORT_N || port % lp->nparts != lp->part ||
 	    !(lp->used[port / 64] & (1ull << (port % 64)))) {
 		lp->bad_release++;
 		return;
 	}
 	lp->used[port / 64] &= ~(1ull << (port % 64));
 	tail = lp->head + lp->avail;
-	if (tail >= LPORT_N)
-		tail -= LPORT_N;
+	if (tail >= lp->n)
+		tail -= lp->n;
 	lp->ring[tail] = port;
 	lp->pos[port] = (uint16_t)tail;
 	lp->avail++;
@@ -122,6 +138,8 @@ int lport_take(struct lport_pool *lp, uint16_t port_be)
 
 	if ((uint32_t)(port - ULVS_LPORT_MIN) >= LPORT_N)
 		return -EINVAL;
+	if (port % lp->nparts != lp->part)
+		return -EXDEV;
 	if (lp->used[port / 64] & (1ull << (port % 64)))
 		return -EBUSY;
 	/* The head's port moves into the taken port's slot: one port is handed
@@ -130,7 +148,7 @@ int lport_take(struct lport_pool *lp, uint16_t port_be)
 	head_port = lp->ring[lp->head];
 	lp->ring[at] = head_port;
 	lp->pos[head_port] = (uint16_t)at;
-	lp->head = lp->head + 1 == LPORT_N ? 0 : lp->head + 1;
+	lp->head = lp->head + 1 == lp->n ? 0 : lp->head + 1;
 	lp->avail--;
 	lp->used[port / 64] |= 1ull << (port % 64);
 	return 0;
@@ -138,7 +156,7 @@ int lport_take(struct lport_pool *lp, uint16_t port_be)
 
 uint32_t lport_in_use(const struct lport_pool *lp)
 {
-	return LPORT_N - lp->avail;
+	return lp->n - lp->avail;
 }
 
 uint64_t lport_bad_releases(const struct lport_pool *lp)

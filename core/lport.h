@@ -10,12 +10,16 @@ struct lport_pool;
 
 /* seed perturbs the starting order (deterministic for a given seed). */
 struct lport_pool *lport_pool_new(uint32_t seed);
+/* Only the ports p with p % nparts == part (worker part of nparts; see
+ * steer.h).  NULL on ENOMEM or part >= nparts. */
+struct lport_pool *lport_pool_new_part(uint32_t seed, unsigned part, unsigned nparts);
 void lport_pool_free(struct lport_pool *lp);
 /* 0 and *port_be set, or -ENOSPC. */
 int lport_alloc(struct lport_pool *lp, uint16_t *port_be);
 /* Take port_be itself (a backup director reserving the port its master
  * chose for a synced connection).  0, -EBUSY when it is in use, -EINVAL when
- * it is outside ULVS_LPORT_MIN..MAX.  O(1). */
+ * it is outside ULVS_LPORT_MIN..MAX, -EXDEV when it is
+ * another part's port.  O(1). */
 int lport_take(struct lport_pool *lp, uint16_t port_be);
 /* Return a port; freeing a port not allocated is ignored and counted. */
 void lport_release(struct lport_pool *lp, uint16_t port_be);

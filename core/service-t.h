@@ -108,6 +108,7 @@ struct svc {
 	/* Owned by the worker. */
 	struct svc_stats stats;
 	uint32_t sched_cursor;     /* rr position and similar */
+	uint32_t sched_lock;       /* workers pick one at a time (engine.c) */
 };
 
 /* A classification rule: packets matching it get mark (the ipvsadm -f world,

@@ -559,23 +559,27 @@ bool svc_owns_addr(const struct svc_table *t, enum ulvs_af af, const union ulvs_
  * templates do not count.  No upper threshold: never overloaded. */
 void dest_update_overload(struct dest *d)
 {
-	uint64_t conns = (uint64_t)d->activeconns + d->inactconns;
+	uint64_t conns = (uint64_t)__atomic_load_n(&d->activeconns, __ATOMIC_RELAXED) +
+			 __atomic_load_n(&d->inactconns, __ATOMIC_RELAXED);
+	bool over = __atomic_load_n(&d->flags, __ATOMIC_RELAXED) & DEST_F_OVERLOAD;
+	bool clear;
 
+	/* Workers call this in parallel: the flag moves by atomic or/and. */
 	if (d->u_threshold && conns >= d->u_threshold) {
-		d->flags |= DEST_F_OVERLOAD;
+		if (!over)
+			__atomic_fetch_or(&d->flags, (uint32_t)DEST_F_OVERLOAD, __ATOMIC_RELAXED);
 		return;
 	}
-	if (!(d->flags & DEST_F_OVERLOAD))
+	if (!over)
 		return;
-	if (d->l_threshold) {
-		if (conns < d->l_threshold)
-			d->flags &= ~(uint32_t)DEST_F_OVERLOAD;
-	} else if (d->u_threshold) {
-		if (conns * 4 < (uint64_t)d->u_threshold * 3)
-			d->flags &= ~(uint32_t)DEST_F_OVERLOAD;
-	} else {
-		d->flags &= ~(uint32_t)DEST_F_OVERLOAD;
-	}
+	if (d->l_threshold)
+		clear = conns < d->l_threshold;
+	else if (d->u_threshold)
+		clear = conns * 4 < (uint64_t)d->u_threshold * 3;
+	else
+		clear = true;
+	if (clear)
+		__atomic_fetch_and(&d->flags, ~(uint32_t)DEST_F_OVERLOAD, __ATOMIC_RELAXED);
 }
 
 /* The names of ipvsadm's "Forward" column, so listings read the same;

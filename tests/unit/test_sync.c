@@ -716,7 +716,8 @@ struct hook_log {
 	uint8_t states[8];
 };
 
-static void hook_cb(void *arg, const struct conn *c, enum engine_conn_event ev)
+static void hook_cb(void *arg, const struct conn_table *ct, const struct conn *c,
+		    enum engine_conn_event ev)
 {
 	struct hook_log *h = arg;
 
