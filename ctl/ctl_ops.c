@@ -684,7 +684,8 @@ static int put_svc(struct ctl_buf *b, struct svc_table *t, struct engine *e,
 		struct laddr_count lc = { .s = s, .n = n };
 
 		/* O(connections): only services with local addresses pay it */
-		conn_foreach(engine_conns(e), laddr_count_cb, &lc);
+		for (unsigned m = 0; m < engine_group_size(e); m++)
+			conn_foreach(engine_conns(engine_group_member(e, m)), laddr_count_cb, &lc);
 		for (uint32_t i = 0; i < s->n_laddrs; i++)
 			li[i].conns = n[i];
 	}
@@ -736,19 +737,34 @@ struct conns_walk {
 	bool filter;              /* only connections of service svc_id */
 	uint32_t svc_id;
 	uint32_t next;            /* CONNS_SVC: table position to resume at */
+	bool stopped;             /* a page is full */
 };
+
+static int conns_cb(void *arg, const struct conn *c);
+
+/* Every worker's table in turn; a position counts across all of them. */
+static void conns_walk_all(struct engine *e, struct conns_walk *w)
+{
+	for (unsigned m = 0; m < engine_group_size(e) && !w->stopped; m++) {
+		w->ct = engine_conns(engine_group_member(e, m));
+		conn_foreach(w->ct, conns_cb, w);
+	}
+}
 
 static int conns_cb(void *arg, const struct conn *c)
 {
 	struct conns_walk *w = arg;
 	struct ctl_conn_info ci;
 
+	if (w->stopped)
+		return 1;
 	if (w->seen++ < w->skip)
 		return 0;
 	if (w->filter && c->svc_id != w->svc_id)
 		return 0;
 	if (w->n == w->max) {
 		w->next = w->seen - 1;
+		w->stopped = true;
 		return 1;
 	}
 	memset(&ci, 0, sizeof(ci));
@@ -782,7 +798,7 @@ int ctl_ops_conns(struct ctl_buf *b, struct engine *e, uint64_t now_ns, uint32_t
 	ctl_put_u32(b, 0); /* n */
 	if (b->err)
 		return b->err;
-	conn_foreach(w.ct, conns_cb, &w);
+	conns_walk_all(e, &w);
 	if (b->err)
 		return b->err;
 	{
@@ -814,7 +830,7 @@ int ctl_ops_conns_svc(struct ctl_buf *b, struct svc_table *t, struct engine *e, 
 	ctl_put_u32(b, 0); /* n */
 	if (b->err)
 		return b->err;
-	conn_foreach(w.ct, conns_cb, &w);
+	conns_walk_all(e, &w);
 	if (b->err)
 		return b->err;
 	/* The cursor is a table position: entries of other services between
@@ -840,8 +856,10 @@ void ctl_ops_info(struct svc_table *t, struct engine *e, struct ctl_info *i)
 {
 	memset(i, 0, sizeof(*i));
 	i->version = 0x010201; /* the IPVS ipvsadm expects: 1.2.1 */
-	i->size = e ? conn_capacity(engine_conns(e)) : 0;
+	i->size = 0;
+	for (unsigned m = 0; e && m < engine_group_size(e); m++)
+		i->size += conn_capacity(engine_conns(engine_group_member(e, m)));
 	i->n_svcs = svc_count_live(t);
-	i->n_conns = e ? conn_count(engine_conns(e)) : 0;
+	i->n_conns = e ? engine_conn_count(e) : 0;
 	snprintf(i->daemon_version, sizeof(i->daemon_version), "%s", ULVS_VERSION);
 }

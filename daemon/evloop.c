@@ -51,6 +51,8 @@ struct evloop {
 	uint64_t now_ns;
 	bool stop;
 	int code;
+	ev_wait_hook before_wait, after_wait;
+	void *hook_arg;
 	struct watch *watches;
 	struct ev_timer **heap;
 	unsigned n_heap, cap_heap;
@@ -476,6 +478,13 @@ int ev_split_cmdline(char *line, char **argv, int max)
 
 /* --- the loop ----------------------------------------------------------- */
 
+void ev_set_wait_hooks(struct evloop *l, ev_wait_hook before, ev_wait_hook after, void *arg)
+{
+	l->before_wait = before;
+	l->after_wait = after;
+	l->hook_arg = arg;
+}
+
 uint64_t ev_now_ns(const struct evloop *l)
 {
 	return l->now_ns;
@@ -501,11 +510,16 @@ int ev_run(struct evloop *l)
 			/* round up so we never wake a hair early and spin */
 			timeout = due <= l->now_ns ? 0 : (int)((due - l->now_ns + 999999) / 1000000);
 		}
+		if (l->before_wait)
+			l->before_wait(l->hook_arg);
 		n = epoll_wait(l->epfd, evs, 64, timeout);
+		int err = errno;
+		if (l->after_wait)
+			l->after_wait(l->hook_arg);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (err == EINTR)
 				continue;
-			return -errno;
+			return -err;
 		}
 		l->now_ns = mono_ns();
 		for (int i = 0; i < n && !l->stop; i++) {

@@ -2,7 +2,7 @@
  * child processes, on epoll.
  *
  * Everything of the control plane runs on one loop in one thread (DESIGN.md):
- * packet I/O of the current single-worker data plane, health checks, VRRP,
+ * health checks, VRRP,
  * the control socket, sync, metrics.  Callbacks must not block; scripts run
  * as children with a timeout (ev_spawn) and report through a callback.
  * Return convention: 0 / -errno; handles are NULL on failure.
@@ -55,6 +55,12 @@ void ev_spawn_cancel(struct evloop *l, pid_t pid);
 /* Split a keepalived script line ("/path arg 'quoted arg'") into argv in
  * place; returns argc or -EINVAL.  argv has room for max entries + NULL. */
 int ev_split_cmdline(char *line, char **argv, int max);
+
+/* Called right before the loop goes to sleep in epoll_wait and right after
+ * it wakes: the daemon lets the data-plane workers run only meanwhile
+ * (live_resume / live_pause).  NULLs remove them. */
+typedef void (*ev_wait_hook)(void *arg);
+void ev_set_wait_hooks(struct evloop *l, ev_wait_hook before, ev_wait_hook after, void *arg);
 
 /* Monotonic clock in ns, as of the current loop iteration. */
 uint64_t ev_now_ns(const struct evloop *l);

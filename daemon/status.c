@@ -39,14 +39,21 @@ static void dataplane_cb(void *arg, struct ctl_status *st)
 	struct status_ctx *x = arg;
 	struct engine *e = director_engine(x->dir);
 	struct svc_table *t = director_services(x->dir);
-	const struct engine_stats *es = e ? engine_stats(e) : NULL;
+	const struct engine_stats *es = e ? engine_stats_total(e) : NULL;
 	bool used[FWD_MAX] = { false };
 	char modes[64] = "";
 
 	ctl_status_record(st);
 	ctl_status_str(st, "backend", "%s", *x->live ? live_backend_name(*x->live) : "none");
 	ctl_status_str(st, "backend_requested", "%s", x->backend_req ? x->backend_req : "auto");
-	ctl_status_u64(st, "workers", 1);
+	ctl_status_u64(st, "workers", *x->live ? live_n_workers(*x->live) : 0);
+	if (*x->live) {
+		uint64_t n, total, max;
+		live_pause_stats(*x->live, &n, &total, &max);
+		ctl_status_u64(st, "control_pauses", n);
+		ctl_status_u64(st, "control_pause_max_us", max / 1000);
+		ctl_status_u64(st, "control_pause_avg_us", n ? total / n / 1000 : 0);
+	}
 	/* The forwarding methods of the live real servers: what the data
 	 * plane is doing, as opposed to what it could do. */
 	for (uint32_t i = 0; t && i < t->n_svcs; i++) {
@@ -89,12 +96,39 @@ static void drops_cb(void *arg, struct ctl_status *st)
 {
 	struct status_ctx *x = arg;
 	struct engine *e = director_engine(x->dir);
-	const struct engine_stats *es = e ? engine_stats(e) : NULL;
+	const struct engine_stats *es = e ? engine_stats_total(e) : NULL;
 
 	for (int r = DROP_NONE + 1; es && r < DROP_REASON_MAX; r++) {
 		ctl_status_record(st);
 		ctl_status_str(st, "reason", "%s", drop_reason_name((enum drop_reason)r));
 		ctl_status_u64(st, "packets", es->drops[r]);
+	}
+}
+
+/* One record per data-plane worker: what arrived on its queues, what it
+ * handed to the worker owning a frame's connection and what it got. */
+static void workers_cb(void *arg, struct ctl_status *st)
+{
+	struct status_ctx *x = arg;
+	struct engine *e = director_engine(x->dir);
+	const struct live *l = *x->live;
+
+	for (unsigned i = 0; l && e && i < live_n_workers(l); i++) {
+		const struct live_worker_stats *ws = live_worker_stats(l, i);
+		struct engine *m = engine_group_member(e, i);
+		if (!ws || !m)
+			continue;
+		const struct engine_stats *es = engine_stats(m);
+		ctl_status_record(st);
+		ctl_status_u64(st, "worker", i);
+		ctl_status_u64(st, "rx", ws->rx);
+		ctl_status_u64(st, "handed_out", ws->handed_out);
+		ctl_status_u64(st, "handed_in", ws->handed_in);
+		ctl_status_u64(st, "hand_drops", ws->hand_drops);
+		ctl_status_u64(st, "processed", es->rx);
+		ctl_status_u64(st, "tx", es->tx);
+		ctl_status_u64(st, "conns", conn_count(engine_conns(m)));
+		ctl_status_u64(st, "new_conns", es->new_conns);
 	}
 }
 
@@ -395,6 +429,7 @@ int status_register(struct ctl_server *ctl, struct status_ctx *x)
 	} secs[] = {
 		{ "dataplane", dataplane_cb },
 		{ "drops", drops_cb },
+		{ "workers", workers_cb },
 		{ "vrrp", vrrp_cb },
 		{ "checkers", checkers_cb },
 		{ "realservers", realservers_cb },

@@ -51,6 +51,7 @@ struct opts {
 	const char *replay_in, *replay_out, *pass_out;
 	const char *backend;
 	const char *config_id;
+	unsigned workers;
 	bool config_test, dump, log_console, log_detail;
 };
 
@@ -60,6 +61,7 @@ enum {
 	OPT_WRITE,
 	OPT_WRITE_PASSED,
 	OPT_BACKEND,
+	OPT_WORKERS,
 };
 
 static void usage(FILE *out)
@@ -81,6 +83,8 @@ static void usage(FILE *out)
 		"                          one interface per ulvs_defs interface)\n"
 		"      --write-passed FILE write frames passed to the kernel to FILE\n"
 		"      --backend NAME      live packet I/O: auto, afxdp, afpacket\n"
+		"      --workers N         data-plane threads (default: one per CPU, at\n"
+		"                          most one per receive queue; AF_PACKET: 1)\n"
 		"  -l, --log-console       log to the console as well as syslog\n"
 		"  -D, --log-detail        detailed logging\n"
 		"  -n, --dont-fork         accepted for keepalived compatibility; ulvsd\n"
@@ -105,6 +109,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "write", required_argument, NULL, OPT_WRITE },
 		{ "write-passed", required_argument, NULL, OPT_WRITE_PASSED },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "log-console", no_argument, NULL, 'l' },
 		{ "log-detail", no_argument, NULL, 'D' },
 		{ "dont-fork", no_argument, NULL, 'n' },
@@ -127,6 +132,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_WRITE: o->replay_out = optarg; break;
 		case OPT_WRITE_PASSED: o->pass_out = optarg; break;
 		case OPT_BACKEND: o->backend = optarg; break;
+		case OPT_WORKERS: {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || n < 1 ||
+			    n > ULVS_MAX_WORKERS) {
+				fprintf(stderr, "ulvsd: --workers takes a number from 1 to %u, not "
+					"'%s'\n", ULVS_MAX_WORKERS, optarg);
+				goto bad;
+			}
+			o->workers = (unsigned)n;
+			break;
+		}
 		case 'l': o->log_console = true; break;
 		case 'D': o->log_detail = true; break;
 		case 'n': break;
@@ -356,6 +374,16 @@ static void stop_cb(struct evloop *l, int signo, void *arg)
 }
 
 /* What the subsystems tell each other, on the one loop. */
+static void workers_go(void *arg)
+{
+	live_resume(arg);
+}
+
+static void workers_hold(void *arg)
+{
+	live_pause(arg);
+}
+
 struct live_ctx {
 	FILE *log;
 	struct director *dir;
@@ -418,7 +446,8 @@ static void vrrp_state_cb(void *arg, const struct conf_vrrp *inst, enum vrrp_sta
 static int run_live(const struct opts *o)
 {
 	struct log_sink sink;
-	struct live_opts lo = { .backend = o->backend, .verbose = o->log_detail };
+	struct live_opts lo = { .backend = o->backend, .workers = o->workers,
+				.verbose = o->log_detail };
 	struct dataplane d;
 	struct evloop *loop = NULL;
 	struct director *dir = NULL;
@@ -468,6 +497,9 @@ static int run_live(const struct opts *o)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
+	/* The workers run while the control thread sleeps in its loop and
+	 * are paused whenever it runs: control code never races a packet. */
+	ev_set_wait_hooks(loop, workers_go, workers_hold, live);
 	lx = (struct live_ctx){ .log = lo.log, .dir = dir, .conf = director_conf(dir), .live = live };
 	if (director_on_change(dir, tables_changed_cb, &lx) < 0) {
 		rc = EXIT_RUNTIME;
@@ -529,7 +561,7 @@ static int run_live(const struct opts *o)
 			.addr = u->metrics_addr.a,
 			.port = (uint16_t)u->metrics_port,
 			.backend = live_backend_name(live),
-			.workers = 1,
+			.workers = live_n_workers(live),
 			.log = lo.log,
 		};
 		metrics = metrics_start(loop, director_engine(dir), &mo);
@@ -576,6 +608,7 @@ out:
 	sync_stop(lx.sync);
 	ctl_server_stop(ctl);
 	check_stop(checks);
+	ev_set_wait_hooks(loop, NULL, NULL, NULL);
 	live_stop(live);
 	fprintf(lo.log, "ulvsd stopped (exit %d)\n", rc);
 	director_free(dir);

@@ -74,6 +74,7 @@ struct axsk {
 	int fd;
 	uint32_t queue;
 	unsigned port;
+	unsigned worker;         /* the one thread that touches its rings */
 	bool zc;
 	bool tx_dirty;           /* descriptors submitted since the last kick */
 };
@@ -89,6 +90,21 @@ struct axport {
 	bool attached;
 };
 
+/* One worker's share: its sockets (rings), its frames, its counters.  A
+ * worker receives on the queues it owns and transmits on its own socket of
+ * each interface, so frames never change hands between threads. */
+struct axw {
+	uint64_t *free_frames;
+	uint32_t n_free, cap;
+	/* Frames of the last afxdp_rx() batch, until afxdp_tx() settles them. */
+	uint64_t held[ULVS_MAX_BATCH];
+	unsigned n_held;
+	unsigned rx_socks[STEER_MAX_QUEUES];   /* receive socket i -> socks index */
+	unsigned n_rx;
+	int tx_sock[ULVS_MAX_IFACES];          /* port -> socks index, -1: none */
+	struct afxdp_stats st;                 /* our counters only */
+};
+
 struct afxdp {
 	FILE *log;
 	struct axport ports[ULVS_MAX_IFACES];
@@ -96,8 +112,8 @@ struct afxdp {
 	int port_of_fib[ULVS_MAX_IFACES];
 	struct axsk *socks;
 	unsigned n_socks;
-	unsigned rx_socks[STEER_MAX_QUEUES];   /* receive socket i -> socks index */
-	unsigned n_rx;
+	struct axw *w;
+	unsigned n_workers;
 	/* UMEM */
 	uint8_t *area;
 	size_t area_len;
@@ -105,11 +121,6 @@ struct afxdp {
 	struct xsk_umem *umem;
 	struct xsk_ring_prod fill0;  /* rings made with the UMEM: the first socket's */
 	struct xsk_ring_cons comp0;
-	uint64_t *free_frames;
-	uint32_t n_free;
-	/* Frames of the last afxdp_rx() batch, until afxdp_tx() settles them. */
-	uint64_t held[ULVS_MAX_BATCH];
-	unsigned n_held;
 	/* Program */
 	struct bpf_object *obj;
 	int prog_fd, owned_fd, marks_fd, xsks_fd, qbase_fd, stats_fd;
@@ -124,6 +135,7 @@ struct afxdp {
 };
 
 static FILE *libbpf_log;
+static unsigned rx_queues(const char *ifname);
 
 __attribute__((format(printf, 2, 3)))
 static void lg(const struct afxdp *a, const char *fmt, ...)
@@ -167,6 +179,7 @@ struct afxdp *afxdp_new(FILE *log)
 	if (!a)
 		return NULL;
 	a->log = log;
+	a->n_workers = 1;
 	a->prog_fd = a->owned_fd = a->marks_fd = a->xsks_fd = a->qbase_fd = a->stats_fd = -1;
 	for (unsigned i = 0; i < ULVS_MAX_IFACES; i++)
 		a->port_of_fib[i] = -1;
@@ -207,14 +220,36 @@ const char *afxdp_unsupported(const struct svc_table *t)
 	return NULL;
 }
 
-unsigned afxdp_n_rx(const struct afxdp *a)
+unsigned afxdp_n_rx(const struct afxdp *a, unsigned w)
 {
-	return a->n_rx;
+	return a->w && w < a->n_workers ? a->w[w].n_rx : 0;
 }
 
-int afxdp_rx_fd(const struct afxdp *a, unsigned i)
+int afxdp_rx_fd(const struct afxdp *a, unsigned w, unsigned i)
 {
-	return i < a->n_rx ? a->socks[a->rx_socks[i]].fd : -1;
+	return i < afxdp_n_rx(a, w) ? a->socks[a->w[w].rx_socks[i]].fd : -1;
+}
+
+unsigned afxdp_max_workers(const struct afxdp *a)
+{
+	unsigned n = STEER_MAX_QUEUES;
+
+	for (unsigned i = 0; i < a->n_ports; i++) {
+		unsigned q = rx_queues(a->ports[i].name);
+		if (q < n)
+			n = q;
+	}
+	return n ? n : 1;
+}
+
+int afxdp_set_workers(struct afxdp *a, unsigned n)
+{
+	if (a->socks)
+		return -EBUSY;
+	if (!n || n > ULVS_MAX_WORKERS)
+		return -EINVAL;
+	a->n_workers = n;
+	return 0;
 }
 
 const char *afxdp_describe(const struct afxdp *a)
@@ -232,36 +267,40 @@ bool afxdp_copy_mode(const struct afxdp *a)
 
 /* --- frame pool ----------------------------------------------------------- */
 
-static inline void frame_put(struct afxdp *a, uint64_t addr)
+static inline void frame_put(struct axw *w, uint64_t addr)
 {
 	/* The pool has room for every frame; more would mean a double free. */
-	if (a->n_free < a->n_frames)
-		a->free_frames[a->n_free++] = addr & ~(uint64_t)(AFXDP_FRAME_SIZE - 1);
+	if (w->n_free < w->cap)
+		w->free_frames[w->n_free++] = addr & ~(uint64_t)(AFXDP_FRAME_SIZE - 1);
 }
 
-static void drain_completions(struct afxdp *a)
+static void drain_completions(struct afxdp *a, unsigned wi)
 {
+	struct axw *w = &a->w[wi];
+
 	for (unsigned i = 0; i < a->n_socks; i++) {
 		struct axsk *s = &a->socks[i];
 		uint32_t idx = 0;
+		if (s->worker != wi)
+			continue;
 		unsigned n = xsk_ring_cons__peek(&s->comp, AFXDP_TX_RING, &idx);
 		for (unsigned k = 0; k < n; k++)
-			frame_put(a, *xsk_ring_cons__comp_addr(&s->comp, idx + k));
+			frame_put(w, *xsk_ring_cons__comp_addr(&s->comp, idx + k));
 		if (n)
 			xsk_ring_cons__release(&s->comp, n);
 	}
 }
 
-static void refill(struct afxdp *a, struct axsk *s)
+static void refill(struct axw *w, struct axsk *s)
 {
 	uint32_t idx = 0;
 	unsigned want = xsk_prod_nb_free(&s->fill, AFXDP_RX_RING);
 
-	if (want > a->n_free)
-		want = a->n_free;
+	if (want > w->n_free)
+		want = w->n_free;
 	if (want && xsk_ring_prod__reserve(&s->fill, want, &idx) == want) {
 		for (unsigned k = 0; k < want; k++)
-			*xsk_ring_prod__fill_addr(&s->fill, idx + k) = a->free_frames[--a->n_free];
+			*xsk_ring_prod__fill_addr(&s->fill, idx + k) = w->free_frames[--w->n_free];
 		xsk_ring_prod__submit(&s->fill, want);
 	}
 	/* Copy-mode receive runs in the driver's NAPI; a zero-copy driver
@@ -285,7 +324,7 @@ static inline uint16_t get16(const uint8_t *p)
  * A frame whose checksum does not verify but whose field is exactly that
  * sum is such a frame (a corrupted one matches by chance once in 65536), and
  * summing from the L4 header to the end, field included, completes it. */
-static void csum_fixup(struct afxdp *a, uint8_t *f, uint32_t len)
+static void csum_fixup(struct axw *w, uint8_t *f, uint32_t len)
 {
 	uint32_t l3 = 12, l4, l4len, psum;
 	uint16_t et;
@@ -346,19 +385,19 @@ static void csum_fixup(struct afxdp *a, uint8_t *f, uint32_t len)
 		v = 0xffff;
 	c[0] = (uint8_t)(v >> 8);
 	c[1] = (uint8_t)v;
-	a->st.rx_csum_completed++;
+	w->st.rx_csum_completed++;
 }
 
 /* --- receive and transmit ------------------------------------------------- */
 
-static void release_held(struct afxdp *a)
+static void release_held(struct axw *w)
 {
-	for (unsigned k = 0; k < a->n_held; k++)
-		frame_put(a, a->held[k]);
-	a->n_held = 0;
+	for (unsigned k = 0; k < w->n_held; k++)
+		frame_put(w, w->held[k]);
+	w->n_held = 0;
 }
 
-static void kick(struct afxdp *a, struct axsk *s)
+static void kick(struct axw *w, struct axsk *s)
 {
 	if (!s->tx_dirty)
 		return;
@@ -374,7 +413,7 @@ static void kick(struct afxdp *a, struct axsk *s)
 			return;
 		}
 		if (errno != EAGAIN && errno != EBUSY && errno != EINTR) {
-			a->st.tx_kick_err++;
+			w->st.tx_kick_err++;
 			s->tx_dirty = false;
 			return;
 		}
@@ -382,17 +421,19 @@ static void kick(struct afxdp *a, struct axsk *s)
 	/* Still busy: the next afxdp_rx()/afxdp_tx() tries again. */
 }
 
-unsigned afxdp_rx(struct afxdp *a, unsigned i, struct pkt *pkts, unsigned max)
+unsigned afxdp_rx(struct afxdp *a, unsigned wi, unsigned i, struct pkt *pkts, unsigned max)
 {
-	if (i >= a->n_rx)
+	if (i >= afxdp_n_rx(a, wi))
 		return 0;
-	struct axsk *s = &a->socks[a->rx_socks[i]];
+	struct axw *w = &a->w[wi];
+	struct axsk *s = &a->socks[w->rx_socks[i]];
 	uint32_t idx = 0;
 
-	release_held(a);
-	drain_completions(a);
+	release_held(w);
+	drain_completions(a, wi);
 	for (unsigned k = 0; k < a->n_socks; k++)
-		kick(a, &a->socks[k]);
+		if (a->socks[k].worker == wi)
+			kick(w, &a->socks[k]);
 	if (max > ULVS_MAX_BATCH)
 		max = ULVS_MAX_BATCH;
 	unsigned n = xsk_ring_cons__peek(&s->rx, max, &idx);
@@ -407,14 +448,14 @@ unsigned afxdp_rx(struct afxdp *a, unsigned i, struct pkt *pkts, unsigned max)
 		p->buf_size = AFXDP_FRAME_SIZE;
 		p->ifindex = a->ports[s->port].fib_id;
 		p->mark = 0;
-		a->held[k] = base;
-		csum_fixup(a, p->data, p->len);
+		w->held[k] = base;
+		csum_fixup(w, p->data, p->len);
 	}
-	a->n_held = n;
+	w->n_held = n;
 	if (n)
 		xsk_ring_cons__release(&s->rx, n);
-	refill(a, s);
-	a->st.rx_pkts += n;
+	refill(w, s);
+	w->st.rx_pkts += n;
 	return n;
 }
 
@@ -425,49 +466,53 @@ static bool in_umem(const struct afxdp *a, const struct pkt *p)
 	       (size_t)(p->data + p->len - 1 - a->area) / AFXDP_FRAME_SIZE;
 }
 
-unsigned afxdp_tx(struct afxdp *a, struct pkt *pkts, const struct verdict *v, unsigned n)
+unsigned afxdp_tx(struct afxdp *a, unsigned wi, struct pkt *pkts, const struct verdict *v,
+		  unsigned n)
 {
 	bool sent[ULVS_MAX_BATCH] = { false };
 	unsigned queued = 0;
+	struct axw *w = &a->w[wi];
 
 	if (n > ULVS_MAX_BATCH)
 		n = ULVS_MAX_BATCH;
-	drain_completions(a);
+	drain_completions(a, wi);
 	for (unsigned k = 0; k < n; k++) {
 		if (v[k].kind != VERDICT_TX) {
 			if (v[k].kind == VERDICT_PASS)
-				a->st.rx_pass_lost++;
+				w->st.rx_pass_lost++;
 			continue;
 		}
 		int pi = v[k].iface < ULVS_MAX_IFACES ? a->port_of_fib[v[k].iface] : -1;
-		if (pi < 0 || !a->ports[pi].n_socks) {
-			a->st.tx_drop_no_port++;
+		if (pi < 0 || w->tx_sock[pi] < 0) {
+			w->st.tx_drop_no_port++;
 			continue;
 		}
-		struct axsk *s = &a->socks[a->ports[pi].first_sock];
+		struct axsk *s = &a->socks[w->tx_sock[pi]];
 		struct pkt *p = &pkts[k];
+		bool own = in_umem(a, p);
 		uint64_t addr;
-		if (in_umem(a, p)) {
+		if (own) {
 			addr = (uint64_t)(p->data - a->area);
 		} else {
-			/* Not one of our frames (the engine built it
-			 * elsewhere): copy it into a free one. */
+			/* Not one of our frames (the engine built it elsewhere,
+			 * or another worker handed it over): copy it into a
+			 * free one. */
 			if (p->len > AFXDP_FRAME_SIZE - ULVS_HEADROOM) {
-				a->st.tx_drop_too_big++;
+				w->st.tx_drop_too_big++;
 				continue;
 			}
-			if (!a->n_free) {
-				a->st.tx_drop_no_frame++;
+			if (!w->n_free) {
+				w->st.tx_drop_no_frame++;
 				continue;
 			}
-			addr = a->free_frames[--a->n_free] + ULVS_HEADROOM;
+			addr = w->free_frames[--w->n_free] + ULVS_HEADROOM;
 			memcpy(a->area + addr, p->data, p->len);
 		}
 		uint32_t idx = 0;
 		if (xsk_ring_prod__reserve(&s->tx, 1, &idx) != 1) {
-			a->st.tx_drop_ring_full++;
-			if (!in_umem(a, p))
-				frame_put(a, addr);
+			w->st.tx_drop_ring_full++;
+			if (!own)
+				frame_put(w, addr);
 			continue;
 		}
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&s->tx, idx);
@@ -476,23 +521,24 @@ unsigned afxdp_tx(struct afxdp *a, struct pkt *pkts, const struct verdict *v, un
 		d->options = 0;
 		xsk_ring_prod__submit(&s->tx, 1);
 		s->tx_dirty = true;
-		if (in_umem(a, p))
+		if (own)
 			sent[k] = true;
 		queued++;
 	}
 	/* Every received frame not now on a TX ring goes back to the pool. */
-	for (unsigned h = 0; h < a->n_held; h++) {
+	for (unsigned h = 0; h < w->n_held; h++) {
 		bool moved = false;
 		for (unsigned k = 0; k < n && !moved; k++)
 			moved = sent[k] && ((uint64_t)(pkts[k].data - a->area) &
-					    ~(uint64_t)(AFXDP_FRAME_SIZE - 1)) == a->held[h];
+					    ~(uint64_t)(AFXDP_FRAME_SIZE - 1)) == w->held[h];
 		if (!moved)
-			frame_put(a, a->held[h]);
+			frame_put(w, w->held[h]);
 	}
-	a->n_held = 0;
+	w->n_held = 0;
 	for (unsigned i = 0; i < a->n_socks; i++)
-		kick(a, &a->socks[i]);
-	a->st.tx_pkts += queued;
+		if (a->socks[i].worker == wi)
+			kick(w, &a->socks[i]);
+	w->st.tx_pkts += queued;
 	return queued;
 }
 
@@ -852,10 +898,19 @@ static int load_prog(struct afxdp *a, char *why, size_t why_len)
 
 static int make_umem(struct afxdp *a, char *why, size_t why_len)
 {
-	unsigned n_rx = 0;
-	for (unsigned i = 0; i < a->n_socks; i++)
-		n_rx += a->ports[a->socks[i].port].rx;
-	a->n_frames = n_rx * AFXDP_RX_RING + a->n_socks * AFXDP_TX_RING + 2 * ULVS_MAX_BATCH;
+	uint32_t need[ULVS_MAX_WORKERS] = { 0 };
+
+	/* Each worker's frames: its receive rings full, its TX rings full,
+	 * two batches in flight; the UMEM is all of them side by side. */
+	a->n_frames = 0;
+	for (unsigned w = 0; w < a->n_workers; w++)
+		need[w] = 2 * ULVS_MAX_BATCH;
+	for (unsigned i = 0; i < a->n_socks; i++) {
+		const struct axsk *s = &a->socks[i];
+		need[s->worker] += (a->ports[s->port].rx ? AFXDP_RX_RING : 0) + AFXDP_TX_RING;
+	}
+	for (unsigned w = 0; w < a->n_workers; w++)
+		a->n_frames += need[w];
 	a->area_len = (size_t)a->n_frames * AFXDP_FRAME_SIZE;
 	a->area = mmap(NULL, a->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
@@ -865,11 +920,17 @@ static int make_umem(struct afxdp *a, char *why, size_t why_len)
 		set_why(why, why_len, "UMEM of %zu bytes: %s", a->area_len, strerror(-r));
 		return r;
 	}
-	a->free_frames = malloc(a->n_frames * sizeof(*a->free_frames));
-	if (!a->free_frames)
-		return -ENOMEM;
-	for (uint32_t f = a->n_frames; f-- > 0;)
-		a->free_frames[a->n_free++] = (uint64_t)f * AFXDP_FRAME_SIZE;
+	uint32_t f = 0;
+	for (unsigned w = 0; w < a->n_workers; w++) {
+		struct axw *x = &a->w[w];
+		x->free_frames = malloc(need[w] * sizeof(*x->free_frames));
+		if (!x->free_frames)
+			return -ENOMEM;
+		x->cap = need[w];
+		for (uint32_t k = 0; k < need[w]; k++)
+			x->free_frames[x->n_free++] = (uint64_t)(f + need[w] - 1 - k) * AFXDP_FRAME_SIZE;
+		f += need[w];
+	}
 	struct xsk_umem_config uc = {
 		.fill_size = AFXDP_RX_RING,
 		.comp_size = AFXDP_TX_RING,
@@ -1039,9 +1100,24 @@ int afxdp_start(struct afxdp *a, const struct svc_table *t, char *why, size_t wh
 
 	if (a->socks)
 		return -EALREADY;
+	a->w = calloc(a->n_workers, sizeof(*a->w));
+	if (!a->w)
+		return -ENOMEM;
+	for (unsigned w = 0; w < a->n_workers; w++)
+		for (unsigned i = 0; i < ULVS_MAX_IFACES; i++)
+			a->w[w].tx_sock[i] = -1;
 	for (unsigned i = 0; i < a->n_ports; i++) {
 		struct axport *p = &a->ports[i];
-		p->n_socks = p->rx ? rx_queues(p->name) : 1;
+		/* Receiving: a socket per queue, queue q served by worker
+		 * q % workers.  Transmit only: a socket per worker, on the
+		 * worker's queue number.  (afxdp_max_workers() keeps the
+		 * workers within every interface's queues.) */
+		p->n_socks = p->rx ? rx_queues(p->name) : a->n_workers;
+		if (p->n_socks < a->n_workers) {
+			set_why(why, why_len, "%s has %u queues, fewer than the %u workers",
+				p->name, p->n_socks, a->n_workers);
+			return -EINVAL;
+		}
 		unsigned mtu = if_mtu(p->name);
 		if (p->rx && mtu + 14 + 8 > MAX_FRAME_LEN) {
 			set_why(why, why_len, "%s has MTU %u; AF_XDP frames here hold %u bytes",
@@ -1062,10 +1138,14 @@ int afxdp_start(struct afxdp *a, const struct svc_table *t, char *why, size_t wh
 		p->first_sock = a->n_socks;
 		p->qbase = a->n_socks;
 		for (unsigned q = 0; q < p->n_socks; q++) {
-			struct axsk *s = &a->socks[a->n_socks++];
+			unsigned si = a->n_socks++;
+			struct axsk *s = &a->socks[si];
 			s->queue = q;
 			s->port = i;
+			s->worker = q % a->n_workers;
 			s->fd = -1;
+			if (q < a->n_workers)
+				a->w[s->worker].tx_sock[i] = (int)si;
 		}
 	}
 	r = load_prog(a, why, why_len);
@@ -1087,8 +1167,9 @@ int afxdp_start(struct afxdp *a, const struct svc_table *t, char *why, size_t wh
 			set_why(why, why_len, "XSKMAP slot %u: %s", slot, strerror(-r));
 			goto fail;
 		}
-		a->rx_socks[a->n_rx++] = i;
-		refill(a, s);
+		struct axw *w = &a->w[s->worker];
+		w->rx_socks[w->n_rx++] = i;
+		refill(w, s);
 	}
 	for (unsigned i = 0; i < a->n_ports; i++) {
 		const struct axport *p = &a->ports[i];
@@ -1171,6 +1252,20 @@ const struct afxdp_stats *afxdp_stats(struct afxdp *a)
 {
 	struct afxdp_stats *st = &a->st;
 
+	memset(st, 0, sizeof(*st));
+	for (unsigned w = 0; a->w && w < a->n_workers; w++) {
+		const struct afxdp_stats *x = &a->w[w].st;
+		st->rx_pkts += x->rx_pkts;
+		st->rx_csum_completed += x->rx_csum_completed;
+		st->rx_pass_lost += x->rx_pass_lost;
+		st->tx_pkts += x->tx_pkts;
+		st->tx_drop_ring_full += x->tx_drop_ring_full;
+		st->tx_drop_no_port += x->tx_drop_no_port;
+		st->tx_drop_too_big += x->tx_drop_too_big;
+		st->tx_drop_no_frame += x->tx_drop_no_frame;
+		st->tx_kick_err += x->tx_kick_err;
+	}
+
 	if (a->stats_fd >= 0) {
 		uint64_t sum[STEER_C_MAX];
 		steer_counters(a, sum);
@@ -1217,7 +1312,9 @@ void afxdp_free(struct afxdp *a)
 		bpf_object__close(a->obj);
 	if (libbpf_log == a->log)
 		libbpf_log = NULL;
-	free(a->free_frames);
+	for (unsigned w = 0; a->w && w < a->n_workers; w++)
+		free(a->w[w].free_frames);
+	free(a->w);
 	free(a->socks);
 	free(a->synced);
 	free(a->synced_marks);

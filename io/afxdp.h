@@ -26,7 +26,7 @@
  * frames longer than a UMEM frame are dropped by the kernel (and the start
  * refuses an interface whose MTU would need them).
  *
- * Return convention: 0 or -errno; counts are unsigned.  One thread.
+ * Return convention: 0 or -errno; counts are unsigned.
  */
 #ifndef ULVS_IO_AFXDP_H
 #define ULVS_IO_AFXDP_H
@@ -100,22 +100,35 @@ const char *afxdp_describe(const struct afxdp *a);
 /* True when every socket is in copy mode. */
 bool afxdp_copy_mode(const struct afxdp *a);
 
-/* Receive sockets (one per interface and queue), for poll(). */
-unsigned afxdp_n_rx(const struct afxdp *a);
-int afxdp_rx_fd(const struct afxdp *a, unsigned i);
+/* Workers: queue q of a receiving interface is served by worker
+ * q % n_workers, and every worker has its own socket on each interface to
+ * transmit on, its own frames and counters; afxdp_rx/afxdp_tx for worker w
+ * may run in w's thread in parallel with the other workers'.  Everything
+ * else (start, sync, stats, free) is the control thread's, with the workers
+ * stopped.  afxdp_max_workers(): the fewest queues of any declared
+ * interface (call after the afxdp_port_add()s); afxdp_set_workers() before
+ * afxdp_start(). */
+unsigned afxdp_max_workers(const struct afxdp *a);
+int afxdp_set_workers(struct afxdp *a, unsigned n);
 
-/* Reads up to max (<= ULVS_MAX_BATCH) frames from receive socket i.  The
- * frames may be rewritten in place (headroom included); the ones
+/* Worker w's receive sockets, for poll(). */
+unsigned afxdp_n_rx(const struct afxdp *a, unsigned w);
+int afxdp_rx_fd(const struct afxdp *a, unsigned w, unsigned i);
+
+/* Reads up to max (<= ULVS_MAX_BATCH) frames from worker w's receive socket
+ * i.  The frames may be rewritten in place (headroom included); the ones
  * afxdp_tx() does not transmit stay readable until the next afxdp_rx(),
  * which recycles them (the caller may still inspect dropped frames after
  * afxdp_tx()).  Returns how many were filled. */
-unsigned afxdp_rx(struct afxdp *a, unsigned i, struct pkt *pkts, unsigned max);
+unsigned afxdp_rx(struct afxdp *a, unsigned w, unsigned i, struct pkt *pkts, unsigned max);
 
-/* Queues pkts[k] for every v[k].kind == VERDICT_TX on the socket of
- * interface v[k].iface (moving the UMEM frame, no copy) and wakes the
- * kernel; every other frame of the batch goes back to the free pool.
- * Returns the number queued; failures are counted in the stats. */
-unsigned afxdp_tx(struct afxdp *a, struct pkt *pkts, const struct verdict *v, unsigned n);
+/* Queues pkts[k] for every v[k].kind == VERDICT_TX on worker w's socket of
+ * interface v[k].iface (moving the UMEM frame, no copy; a frame from
+ * elsewhere is copied into one of w's) and wakes the kernel; every other
+ * frame of the batch goes back to the free pool.  Returns the number
+ * queued; failures are counted in the stats. */
+unsigned afxdp_tx(struct afxdp *a, unsigned w, struct pkt *pkts, const struct verdict *v,
+		  unsigned n);
 
 /* Runs the steering program -- loaded on first use, attached nowhere, no
  * sockets -- over one frame with BPF_PROG_TEST_RUN, its maps filled from t

@@ -31,16 +31,21 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/fib.h"
 #include "core/service.h"
+#include "core/steer.h"
 #include "io/afpacket.h"
 #include "io/afxdp.h"
 #include "io/netlink.h"
@@ -51,6 +56,45 @@
 #define RX_ROUNDS 16          /* batches per socket per poll round: fairness */
 #define RESOLVE_PER_SEC 64    /* kernel resolution requests, all causes */
 #define MAX_RX_FDS 256        /* AF_XDP: one socket per interface and queue */
+#define HAND_SLOTS 512        /* hand-off ring slots per worker */
+#define HAND_BUF 4032         /* bytes per slot: headroom + the biggest frame */
+
+/* A frame one worker hands to the worker that owns its connection
+ * (core/steer.h): copied, because each worker's frames stay its own. */
+struct hand_slot {
+	uint16_t len, ifindex;
+	uint8_t buf[HAND_BUF];
+};
+
+/* Many producers (the other workers, under .lock), one consumer (the
+ * owner): head and tail only grow; the slots between them are full. */
+struct hand_ring {
+	uint32_t lock;
+	uint32_t head __attribute__((aligned(64)));
+	uint32_t tail __attribute__((aligned(64)));
+	struct hand_slot slots[HAND_SLOTS];
+};
+
+struct worker {
+	struct live *l;
+	unsigned id;
+	struct engine *e;
+	pthread_t th;
+	bool started;
+	/* Reader side of the pause lock: held while a round runs. */
+	pthread_mutex_t mu;
+	int epfd, wake_fd;
+	int sleeping;            /* in epoll_wait: producers must wake it */
+	unsigned rx_idx[MAX_RX_FDS]; /* the backend's receive sockets this worker polls */
+	unsigned n_rx;
+	uint64_t next_expire;
+	uint64_t last_no_neigh;
+	struct hand_ring *in;    /* frames other workers handed to this one */
+	struct live_worker_stats st;
+	/* this round's batch, the frames it keeps and where the rest go */
+	struct pkt pkts[ULVS_MAX_BATCH], mine[ULVS_MAX_BATCH];
+	struct verdict v[ULVS_MAX_BATCH];
+};
 
 struct live {
 	struct evloop *loop;
@@ -67,14 +111,19 @@ struct live {
 	bool nl_registered;
 	struct ev_timer *tick;
 	unsigned ticks;
-	unsigned n_lports;
-	struct live_port {
-		struct live *l;
-		unsigned port;
-	} lports[MAX_RX_FDS];
-	int lport_fds[MAX_RX_FDS];
-	struct pkt pkts[ULVS_MAX_BATCH];
-	struct verdict v[ULVS_MAX_BATCH];
+	/* Workers: threads that own the packet path; the control thread
+	 * stops them between rounds (pause) whenever it is not asleep in
+	 * its event loop, so everything it does to tables, fib and engines
+	 * happens with no packet in flight. */
+	struct worker *w;
+	unsigned n_workers;
+	struct steer_cfg steer;
+	int writer;              /* the control thread wants or has the workers stopped */
+	int stop;
+	bool paused;
+	pthread_mutex_t resolve_mu;
+	uint64_t pause_max_ns, pause_total_ns, pauses;
+	uint64_t pause_start;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -444,13 +493,19 @@ static bool frame_daddr(const struct pkt *p, enum ulvs_af *af, union ulvs_addr *
 	return false;
 }
 
-static void after_batch(struct live *l, struct pkt *pkts, const struct verdict *v, unsigned n)
+/* A real server's MAC was missing in this batch: ask the kernel (workers
+ * share the netlink socket and the budget, so one asks at a time; a busy
+ * lock means another is asking, and the next batch tries again). */
+static void after_batch(struct worker *w, struct pkt *pkts, const struct verdict *v, unsigned n)
 {
-	const struct engine_stats *st = engine_stats(l->e);
+	struct live *l = w->l;
+	const struct engine_stats *st = engine_stats(w->e);
 
-	if (st->drops[DROP_NO_NEIGH] == l->last_no_neigh)
+	if (st->drops[DROP_NO_NEIGH] == w->last_no_neigh)
 		return;
-	l->last_no_neigh = st->drops[DROP_NO_NEIGH];
+	if (pthread_mutex_trylock(&l->resolve_mu) != 0)
+		return;
+	w->last_no_neigh = st->drops[DROP_NO_NEIGH];
 	for (unsigned k = 0; k < n; k++) {
 		enum ulvs_af af;
 		union ulvs_addr a;
@@ -458,13 +513,14 @@ static void after_batch(struct live *l, struct pkt *pkts, const struct verdict *
 		    frame_daddr(&pkts[k], &af, &a) && !svc_owns_addr(l->t, af, &a))
 			resolve_dst(l, af, &a);
 	}
+	pthread_mutex_unlock(&l->resolve_mu);
 }
 
 /* --- the loop ------------------------------------------------------------- */
 
 static void log_stats_afxdp(const struct live *l, const char *when)
 {
-	const struct engine_stats *st = engine_stats(l->e);
+	const struct engine_stats *st = engine_stats_total(l->e);
 	const struct afxdp_stats *xs = afxdp_stats(l->axp);
 
 	lg(l, "data plane %s: rx %llu tx %llu pass %llu drop %llu conns %llu; "
@@ -506,7 +562,7 @@ static void log_stats(const struct live *l, const char *when)
 		log_stats_afxdp(l, when);
 		return;
 	}
-	const struct engine_stats *st = engine_stats(l->e);
+	const struct engine_stats *st = engine_stats_total(l->e);
 	const struct afp_stats *as = afp_stats(l->afp);
 
 	lg(l, "data plane %s: rx %llu tx %llu pass %llu drop %llu conns %llu; "
@@ -534,23 +590,371 @@ static void log_stats(const struct live *l, const char *when)
 			lg(l, "  drop %s: %llu", ad[i].name, (unsigned long long)ad[i].v);
 }
 
-static void rx_cb(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct live_port *lp = arg;
-	struct live *l = lp->l;
+/* --- workers ------------------------------------------------------------- */
 
-	for (unsigned round = 0; round < RX_ROUNDS; round++) {
-		unsigned n = l->axp ? afxdp_rx(l->axp, lp->port, l->pkts, ULVS_MAX_BATCH)
-				    : afp_rx(l->afp, lp->port, l->pkts, ULVS_MAX_BATCH);
+/* The pause lock, control side.  Each worker holds its own mutex while a
+ * round runs; the control thread raises `writer` (so no worker starts
+ * another round) and takes every mutex (waiting at most for the rounds in
+ * flight).  Workers never wait on each other, and one worker's round costs
+ * one uncontended lock.  Held whenever the control thread is not asleep in
+ * its event loop (live_pause/live_resume as the loop's wait hooks). */
+void live_pause(struct live *l)
+{
+	if (!l || l->paused)
+		return;
+	__atomic_store_n(&l->writer, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < l->n_workers; i++)
+		pthread_mutex_lock(&l->w[i].mu);
+	l->paused = true;
+	l->pause_start = now_ns();
+	/* Per-worker traffic counters into the table, for whoever reads it. */
+	engine_fold_stats(l->e);
+}
+
+void live_resume(struct live *l)
+{
+	if (!l || !l->paused)
+		return;
+	uint64_t d = now_ns() - l->pause_start;
+	l->pauses++;
+	l->pause_total_ns += d;
+	if (d > l->pause_max_ns)
+		l->pause_max_ns = d;
+	l->paused = false;
+	for (unsigned i = 0; i < l->n_workers; i++)
+		pthread_mutex_unlock(&l->w[i].mu);
+	__atomic_store_n(&l->writer, 0, __ATOMIC_SEQ_CST);
+}
+
+/* Worker side: false when the data plane is stopping. */
+static bool worker_enter(struct worker *w)
+{
+	struct live *l = w->l;
+
+	for (;;) {
+		unsigned spins = 0;
+		while (__atomic_load_n(&l->writer, __ATOMIC_SEQ_CST)) {
+			if (__atomic_load_n(&l->stop, __ATOMIC_SEQ_CST))
+				return false;
+			if (++spins < 64) {
+				sched_yield();
+			} else {
+				struct timespec ts = { 0, 50 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+		pthread_mutex_lock(&w->mu);
+		if (!__atomic_load_n(&l->writer, __ATOMIC_SEQ_CST))
+			break;
+		pthread_mutex_unlock(&w->mu);
+	}
+	if (__atomic_load_n(&l->stop, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_unlock(&w->mu);
+		return false;
+	}
+	return true;
+}
+
+static void wake(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		w->st.wake_errors++;
+}
+
+static bool hand_push(struct worker *to, const struct pkt *p)
+{
+	struct hand_ring *r = to->in;
+
+	if (p->len > HAND_BUF - ULVS_HEADROOM)
+		return false;
+	while (__atomic_exchange_n(&r->lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&r->lock, __ATOMIC_RELAXED))
+			sched_yield();
+	uint32_t head = r->head;
+	bool ok = head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) < HAND_SLOTS;
+	if (ok) {
+		struct hand_slot *sl = &r->slots[head % HAND_SLOTS];
+		memcpy(sl->buf + ULVS_HEADROOM, p->data, p->len);
+		sl->len = (uint16_t)p->len;
+		sl->ifindex = p->ifindex;
+		__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&r->lock, 0, __ATOMIC_RELEASE);
+	return ok;
+}
+
+static unsigned be_rx(struct worker *w, unsigned i, struct pkt *pkts)
+{
+	struct live *l = w->l;
+
+	return l->axp ? afxdp_rx(l->axp, w->id, i, pkts, ULVS_MAX_BATCH)
+		      : afp_rx(l->afp, i, pkts, ULVS_MAX_BATCH);
+}
+
+static void be_tx(struct worker *w, struct pkt *pkts, const struct verdict *v, unsigned n)
+{
+	struct live *l = w->l;
+
+	if (l->axp)
+		afxdp_tx(l->axp, w->id, pkts, v, n);
+	else
+		afp_tx(l->afp, pkts, v, n);
+}
+
+/* One received batch: frames another worker owns go to it, the rest
+ * through the engine and out. */
+static void worker_batch(struct worker *w, unsigned n, uint64_t now)
+{
+	struct live *l = w->l;
+	struct pkt *mine = w->pkts;
+	unsigned m = n;
+	bool woke[ULVS_MAX_WORKERS] = { false };
+
+	w->st.rx += n;
+	if (l->n_workers > 1) {
+		mine = w->mine;
+		m = 0;
+		for (unsigned k = 0; k < n; k++) {
+			unsigned o = steer_frame(&l->steer, l->t, &w->pkts[k], w->id);
+			if (o == w->id || o >= l->n_workers) {
+				mine[m++] = w->pkts[k];
+				continue;
+			}
+			if (hand_push(&l->w[o], &w->pkts[k])) {
+				w->st.handed_out++;
+				woke[o] = true;
+			} else {
+				w->st.hand_drops++;
+			}
+		}
+		for (unsigned o = 0; o < l->n_workers; o++)
+			if (woke[o] && __atomic_load_n(&l->w[o].sleeping, __ATOMIC_SEQ_CST))
+				wake(&l->w[o]);
+	}
+	engine_process(w->e, mine, w->v, m, now);
+	/* Even with nothing kept: AF_XDP takes its frames back here. */
+	be_tx(w, mine, w->v, m);
+	after_batch(w, mine, w->v, m);
+}
+
+/* Frames other workers handed over, in batches, at most a ring's worth. */
+static unsigned worker_drain(struct worker *w, uint64_t now)
+{
+	struct hand_ring *r = w->in;
+	unsigned total = 0;
+
+	while (total < HAND_SLOTS) {
+		uint32_t tail = r->tail;
+		uint32_t n = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) - tail;
 		if (!n)
 			break;
-		engine_process(l->e, l->pkts, l->v, n, now_ns());
-		if (l->axp)
-			afxdp_tx(l->axp, l->pkts, l->v, n);
-		else
-			afp_tx(l->afp, l->pkts, l->v, n);
-		after_batch(l, l->pkts, l->v, n);
+		if (n > ULVS_MAX_BATCH)
+			n = ULVS_MAX_BATCH;
+		for (uint32_t k = 0; k < n; k++) {
+			struct hand_slot *sl = &r->slots[(tail + k) % HAND_SLOTS];
+			w->pkts[k] = (struct pkt){ .buf = sl->buf, .data = sl->buf + ULVS_HEADROOM,
+						   .len = sl->len, .buf_size = HAND_BUF,
+						   .ifindex = sl->ifindex };
+		}
+		engine_process(w->e, w->pkts, w->v, n, now);
+		be_tx(w, w->pkts, w->v, n);
+		after_batch(w, w->pkts, w->v, n);
+		__atomic_store_n(&r->tail, tail + n, __ATOMIC_RELEASE);
+		w->st.handed_in += n;
+		total += n;
 	}
+	return total;
+}
+
+static unsigned worker_round(struct worker *w)
+{
+	uint64_t now = now_ns();
+	unsigned got = 0;
+
+	for (unsigned i = 0; i < w->n_rx; i++)
+		for (unsigned round = 0; round < RX_ROUNDS; round++) {
+			unsigned n = be_rx(w, w->rx_idx[i], w->pkts);
+			if (!n)
+				break;
+			got += n;
+			worker_batch(w, n, now);
+		}
+	if (w->in)
+		got += worker_drain(w, now);
+	if (now >= w->next_expire) {
+		/* No packets: the engine still has connections to expire,
+		 * in bounded slices. */
+		engine_process(w->e, w->pkts, w->v, 0, now);
+		w->next_expire = now + TICK_NS;
+	}
+	w->st.rounds++;
+	return got;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct live *l = w->l;
+	struct epoll_event evs[16];
+
+	while (worker_enter(w)) {
+		unsigned got = worker_round(w);
+		pthread_mutex_unlock(&w->mu);
+		if (got)
+			continue;
+		/* Idle: sleep until a frame, a hand-off or the next expiry. */
+		__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+		if (w->in && __atomic_load_n(&w->in->head, __ATOMIC_SEQ_CST) != w->in->tail) {
+			__atomic_store_n(&w->sleeping, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		int n = epoll_wait(w->epfd, evs, 16, (int)(TICK_NS / 1000000));
+		__atomic_store_n(&w->sleeping, 0, __ATOMIC_SEQ_CST);
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.fd == w->wake_fd) {
+				uint64_t v;
+				if (read(w->wake_fd, &v, sizeof(v)) < 0)
+					w->st.wake_errors++;
+			}
+	}
+	(void)l;
+	return NULL;
+}
+
+/* Threads, engines and rings for n workers; the workers start paused
+ * (the control thread holds them until its loop first sleeps). */
+static int workers_start(struct live *l, unsigned n)
+{
+	int r;
+
+	l->w = calloc(n, sizeof(*l->w));
+	if (!l->w)
+		return -ENOMEM;
+	l->n_workers = n;
+	steer_cfg_init(&l->steer, l->t, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *w = &l->w[i];
+		*w = (struct worker){ .l = l, .id = i, .epfd = -1, .wake_fd = -1 };
+		pthread_mutex_init(&w->mu, NULL);
+	}
+	/* Paused from the start: no worker runs a round before the control
+	 * thread is done setting up and waits in its loop. */
+	live_pause(l);
+	r = engine_set_worker(l->e, 0, n);
+	if (r == 0)
+		r = engine_group_join(l->e, l->e);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *w = &l->w[i];
+		if (i == 0) {
+			w->e = l->e;
+		} else {
+			w->e = engine_new(engine_get_params(l->e), l->f, l->t, now_ns());
+			if (!w->e)
+				return -ENOMEM;
+			engine_set_timeouts(w->e, conn_table_timeouts(engine_conns(l->e)));
+			if ((r = engine_set_worker(w->e, i, n)) < 0 ||
+			    (r = engine_group_join(l->e, w->e)) < 0) {
+				engine_free(w->e);
+				w->e = NULL;
+				return r;
+			}
+		}
+		if (n > 1) {
+			w->in = calloc(1, sizeof(*w->in));
+			if (!w->in)
+				return -ENOMEM;
+		}
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->epfd < 0 || w->wake_fd < 0)
+			return -errno;
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = w->wake_fd };
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
+			return -errno;
+		unsigned n_rx = l->axp ? afxdp_n_rx(l->axp, i) : i == 0 ? afp_n_ports(l->afp) : 0;
+		for (unsigned k = 0; k < n_rx && w->n_rx < MAX_RX_FDS; k++) {
+			int fd = l->axp ? afxdp_rx_fd(l->axp, i, k) : afp_port_rx_fd(l->afp, k);
+			if (fd < 0)
+				continue;
+			ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = fd };
+			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+				return -errno;
+			/* be_rx() takes the backend's index: AF_XDP's worker-local
+			 * socket number or AF_PACKET's port. */
+			w->rx_idx[w->n_rx++] = k;
+		}
+	}
+	/* Signals are the control thread's (signalfd): none for workers. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = 0;
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		r = -pthread_create(&l->w[i].th, NULL, worker_main, &l->w[i]);
+		if (r == 0) {
+			l->w[i].started = true;
+			char name[16];
+			snprintf(name, sizeof(name), "ulvs-dp%u", i & 0xffu);
+			pthread_setname_np(l->w[i].th, name);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static void workers_stop(struct live *l)
+{
+	if (!l->w)
+		return;
+	__atomic_store_n(&l->stop, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < l->n_workers; i++)
+		if (l->w[i].wake_fd >= 0)
+			wake(&l->w[i]);
+	/* Let them out of the pause to see the stop. */
+	bool was_paused = l->paused;
+	live_resume(l);
+	for (unsigned i = 0; i < l->n_workers; i++)
+		if (l->w[i].started)
+			pthread_join(l->w[i].th, NULL);
+	/* The leader keeps its own connections; the others' go with them. */
+	engine_fold_stats(l->e);
+	engine_group_reset(l->e);
+	for (unsigned i = 0; i < l->n_workers; i++) {
+		struct worker *w = &l->w[i];
+		if (i > 0)
+			engine_free(w->e);
+		free(w->in);
+		if (w->epfd >= 0)
+			close(w->epfd);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+		pthread_mutex_destroy(&w->mu);
+	}
+	free(l->w);
+	l->w = NULL;
+	l->n_workers = 0;
+	(void)was_paused;
+}
+
+unsigned live_n_workers(const struct live *l)
+{
+	return l ? l->n_workers : 0;
+}
+
+const struct live_worker_stats *live_worker_stats(const struct live *l, unsigned i)
+{
+	return l && i < l->n_workers ? &l->w[i].st : NULL;
+}
+
+void live_pause_stats(const struct live *l, uint64_t *n, uint64_t *total_ns, uint64_t *max_ns)
+{
+	*n = l ? l->pauses : 0;
+	*total_ns = l ? l->pause_total_ns : 0;
+	*max_ns = l ? l->pause_max_ns : 0;
 }
 
 static void nl_cb(struct evloop *loop, int fd, uint32_t events, void *arg)
@@ -565,9 +969,6 @@ static void tick_cb(struct evloop *loop, void *arg)
 {
 	struct live *l = arg;
 
-	/* No packets: the engine still has connections to expire, in bounded
-	 * slices. */
-	engine_process(l->e, l->pkts, l->v, 0, now_ns());
 	if (++l->ticks >= TICKS_PER_REFRESH) {
 		l->ticks = 0;
 		l->resolve_budget = RESOLVE_PER_SEC;
@@ -585,7 +986,8 @@ static void tick_cb(struct evloop *loop, void *arg)
 
 /* AF_XDP on the interfaces open_ports() picks; 0, or -errno with why
  * filled and nothing left behind. */
-static int start_afxdp(struct live *l, char *names, size_t names_len, char *why, size_t why_len)
+static int start_afxdp(struct live *l, unsigned *n_workers, char *names, size_t names_len,
+		       char *why, size_t why_len)
 {
 	const char *no = afxdp_unsupported(l->t);
 	int r;
@@ -600,10 +1002,22 @@ static int start_afxdp(struct live *l, char *names, size_t names_len, char *why,
 		return -ENOMEM;
 	}
 	r = open_ports(l, names, names_len);
-	if (r < 0)
+	if (r < 0) {
 		snprintf(why, why_len, "interfaces: %s", strerror(-r));
-	else
-		r = afxdp_start(l->axp, l->t, why, why_len);
+	} else {
+		/* One worker per receive queue at most: a worker owns whole
+		 * queues and needs a queue of its own on every interface. */
+		unsigned q = afxdp_max_workers(l->axp);
+		if (*n_workers > q && l->o->workers) {
+			lg(l, "data plane: %u workers asked, the interfaces have %u queue%s: "
+			      "%u worker%s", *n_workers, q, q == 1 ? "" : "s", q, q == 1 ? "" : "s");
+		}
+		if (*n_workers > q)
+			*n_workers = q;
+		r = afxdp_set_workers(l->axp, *n_workers);
+		if (r == 0)
+			r = afxdp_start(l->axp, l->t, why, why_len);
+	}
 	if (r < 0) {
 		afxdp_free(l->axp);
 		l->axp = NULL;
@@ -653,9 +1067,16 @@ struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table 
 	 * the fib through its pointer, so tell it the fib changed. */
 	engine_set_fib(e, f);
 
+	unsigned n_workers = o->workers;
+	if (!n_workers) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n_workers = c > 0 ? (unsigned)c : 1;
+	}
+	if (n_workers > ULVS_MAX_WORKERS)
+		n_workers = ULVS_MAX_WORKERS;
 	if (strcmp(backend, "afpacket") != 0) {
 		char why[256] = "";
-		r = start_afxdp(l, names, sizeof(names), why, sizeof(why));
+		r = start_afxdp(l, &n_workers, names, sizeof(names), why, sizeof(why));
 		if (r == 0) {
 			lg(l, "data plane: backend AF_XDP (%s) on %s: %s; XDP program attached alone "
 			      "with bpf_xdp_attach (libxdp's multi-program dispatcher needs freplace, "
@@ -670,6 +1091,9 @@ struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table 
 		}
 		lg(l, "data plane: AF_XDP unavailable (%s); falling back to AF_PACKET", why);
 	}
+	if (n_workers > 1 && o->workers > 1)
+		lg(l, "data plane: the AF_PACKET backend runs one worker");
+	n_workers = 1;
 	l->afp = afp_new(o->log);
 	if (!l->afp) {
 		lg(l, "data plane: %s", strerror(errno));
@@ -698,20 +1122,15 @@ struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table 
 	   names, n_rules);
 
 registered:;
-	unsigned n_rx = l->axp ? afxdp_n_rx(l->axp) : afp_n_ports(l->afp);
-	for (unsigned i = 0; i < n_rx && l->n_lports < MAX_RX_FDS; i++) {
-		int fd = l->axp ? afxdp_rx_fd(l->axp, i) : afp_port_rx_fd(l->afp, i);
-		if (fd < 0)
-			continue;
-		struct live_port *lp = &l->lports[l->n_lports];
-		*lp = (struct live_port){ .l = l, .port = i };
-		r = ev_fd_add(loop, fd, EV_READ, rx_cb, lp);
-		if (r < 0) {
-			lg(l, "data plane: event loop: %s", strerror(-r));
-			goto fail;
-		}
-		l->lport_fds[l->n_lports++] = fd;
+	r = workers_start(l, n_workers);
+	if (r < 0) {
+		lg(l, "data plane: starting %u workers: %s", n_workers, strerror(-r));
+		goto fail;
 	}
+	lg(l, "data plane: %u worker%s (%s)", n_workers, n_workers == 1 ? "" : "s",
+	   n_workers == 1 ? "one thread owns every queue"
+			  : "receive queue q is worker q % workers'; a frame another worker "
+			    "owns is handed to it");
 	r = ev_fd_add(loop, nl_event_fd(l->nl), EV_READ, nl_cb, l);
 	if (r < 0) {
 		lg(l, "data plane: event loop: %s", strerror(-r));
@@ -734,6 +1153,9 @@ void live_tables_changed(struct live *l)
 
 	if (!l)
 		return;
+	/* Persistence granularity decides which worker owns a client. */
+	if (l->n_workers)
+		steer_cfg_init(&l->steer, l->t, l->n_workers);
 	if (l->axp) {
 		r = afxdp_sync(l->axp, engine_services(l->e));
 		if (r < 0)
@@ -766,10 +1188,10 @@ void live_stop(struct live *l)
 
 	if (!l)
 		return;
+	live_pause(l);
 	if (l->afp || l->axp)
 		log_stats(l, "stopped");
-	for (unsigned i = 0; i < l->n_lports; i++)
-		ev_fd_del(l->loop, l->lport_fds[i]);
+	workers_stop(l);
 	if (l->nl_registered)
 		ev_fd_del(l->loop, nl_event_fd(l->nl));
 	if (l->tick)

@@ -1,11 +1,13 @@
 /* Live packet I/O around the engine: interfaces, neighbours and routes from
  * the kernel over netlink (libmnl), packets over AF_XDP when it attaches and
  * AF_PACKET otherwise.  live_start() fills the fib from the kernel (entries
- * the config declared in ulvs_defs win) and registers everything on the
- * control thread's event loop; live_stop() removes everything it added. */
+ * the config declared in ulvs_defs win), starts the data-plane workers and
+ * registers the rest on the control thread's event loop; live_stop()
+ * removes everything it added. */
 #ifndef ULVS_IO_LIVE_H
 #define ULVS_IO_LIVE_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/engine.h"
@@ -15,6 +17,8 @@ struct live;
 
 struct live_opts {
 	const char *backend;     /* "auto", "afxdp", "afpacket" */
+	unsigned workers;        /* data-plane threads; 0: one per CPU (capped by
+				  * the interfaces' receive queues; AF_PACKET: 1) */
 	FILE *log;
 	int verbose;
 };
@@ -30,7 +34,31 @@ struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table 
 void live_tables_changed(struct live *l);
 /* "afxdp", "afpacket" (the backend in use), or "none". */
 const char *live_backend_name(const struct live *l);
-/* Log final counters, unregister, remove the nftables table, close. */
+/* Log final counters, stop the workers, unregister, remove the nftables
+ * table, close. */
 void live_stop(struct live *l);
+
+/* Workers.  Packets are processed by live_n_workers() threads (one per
+ * receive queue, core/steer.h decides which owns a frame and frames are
+ * handed over between them).  The control thread stops them between rounds
+ * with live_pause() and lets them go with live_resume(): the daemon pauses
+ * whenever its event loop is not asleep (ev_set_wait_hooks), so control
+ * code never races a worker.  live_start() returns paused.  Pausing also
+ * folds the workers' traffic counters into the service table. */
+void live_pause(struct live *l);
+void live_resume(struct live *l);
+
+struct live_worker_stats {
+	uint64_t rx;             /* frames received from this worker's queues */
+	uint64_t handed_out;     /* of them, given to the worker that owns them */
+	uint64_t handed_in;      /* frames other workers gave this one */
+	uint64_t hand_drops;     /* the owner's ring was full */
+	uint64_t rounds;
+	uint64_t wake_errors;
+};
+unsigned live_n_workers(const struct live *l);
+const struct live_worker_stats *live_worker_stats(const struct live *l, unsigned i);
+/* How often and how long the control thread held the workers. */
+void live_pause_stats(const struct live *l, uint64_t *n, uint64_t *total_ns, uint64_t *max_ns);
 
 #endif

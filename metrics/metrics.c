@@ -437,9 +437,21 @@ static void render_services(struct metrics *m, struct metrics_out *o)
 
 static void render_engine(struct metrics *m, struct metrics_out *o)
 {
-	const struct engine_stats *st = engine_stats(m->e);
-	struct conn_table *ct = engine_conns(m->e);
-	const struct conn_stats *cs = conn_table_stats(ct);
+	const struct engine_stats *st = engine_stats_total(m->e);
+	/* Every worker's connection table, summed. */
+	struct conn_stats csum = { 0 };
+	const struct conn_stats *cs = &csum;
+	uint64_t n_conns = 0, capacity = 0;
+	for (unsigned i = 0; i < engine_group_size(m->e); i++) {
+		struct conn_table *ct = engine_conns(engine_group_member(m->e, i));
+		const struct conn_stats *x = conn_table_stats(ct);
+		csum.created += x->created;
+		csum.expired += x->expired;
+		csum.table_full += x->table_full;
+		csum.templates_created += x->templates_created;
+		n_conns += conn_count(ct);
+		capacity += conn_capacity(ct);
+	}
 
 	metrics_family(o, "ulvs_build_info", "gauge", "Version of ulvsd.");
 	metrics_sample(o, "ulvs_build_info", 1, "version", ULVS_VERSION, NULL);
@@ -460,9 +472,9 @@ static void render_engine(struct metrics *m, struct metrics_out *o)
 			       drop_reason_name((enum drop_reason)r), NULL);
 
 	metrics_family(o, "ulvs_connections", "gauge", "Entries in the connection table (persistence templates included).");
-	metrics_sample(o, "ulvs_connections", conn_count(ct), NULL);
+	metrics_sample(o, "ulvs_connections", (double)n_conns, NULL);
 	metrics_family(o, "ulvs_connection_table_capacity", "gauge", "Size of the connection table.");
-	metrics_sample(o, "ulvs_connection_table_capacity", conn_capacity(ct), NULL);
+	metrics_sample(o, "ulvs_connection_table_capacity", (double)capacity, NULL);
 	metrics_family(o, "ulvs_connections_created_total", "counter", "Connections created.");
 	metrics_sample(o, "ulvs_connections_created_total", (double)cs->created, NULL);
 	metrics_family(o, "ulvs_connections_expired_total", "counter", "Connections and templates expired.");

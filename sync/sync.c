@@ -28,8 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -44,6 +47,13 @@
 #define SYNC_WALK_SLOTS 4096       /* table slots visited per walk step */
 #define SYNC_RX_BURST 64           /* datagrams read per readiness event */
 #define SYNC_TMPL_DEFAULT_MS 180000 /* IPVS: 3 min when a template has no timeout */
+#define SYNC_PENDING 4096          /* reports from the workers between two wake-ups */
+
+/* A connection a worker reported, as it was then. */
+struct sync_pending {
+	struct conn c;
+	uint32_t expire_ms;
+};
 
 struct sync {
 	struct evloop *l;
@@ -66,6 +76,7 @@ struct sync {
 	double tokens, burst;
 	uint64_t tokens_ns;
 	bool walking;
+	unsigned walk_member;      /* which worker's table the walk is in */
 	uint32_t cursor;
 	uint64_t next_walk_ns;
 	uint32_t acked_nonce;
@@ -74,6 +85,14 @@ struct sync {
 	uint32_t nonce;
 	bool resync_done;
 	uint64_t resync_next_ns;
+
+	/* Workers report here (under pmu) and wake the loop through pfd; the
+	 * loop does the batching, so sync state is the control thread's. */
+	pthread_mutex_t pmu;
+	struct sync_pending *pending;
+	unsigned n_pending;
+	uint64_t pending_lost;
+	int pfd;
 
 	struct ev_timer *t;
 	uint64_t t_due_ns;
@@ -235,7 +254,7 @@ static void queue_pump(struct sync *s, uint64_t now)
 }
 
 /* Encode c into the open batch; false when it could not be queued. */
-static bool batch_add(struct sync *s, const struct conn *c, uint64_t now)
+static bool batch_add(struct sync *s, const struct conn *c, uint32_t expire_ms, uint64_t now)
 {
 	struct svc_table *t = engine_services(s->e);
 	struct sync_conn sc;
@@ -243,7 +262,7 @@ static bool batch_add(struct sync *s, const struct conn *c, uint64_t now)
 
 	if (t && c->svc_id < t->n_svcs)
 		fwmark = t->svcs[c->svc_id].fwmark;
-	if (sync_conn_from_conn(&sc, c, fwmark, conn_remaining_ms(engine_conns(s->e), c, now)))
+	if (sync_conn_from_conn(&sc, c, fwmark, expire_ms))
 		return true; /* nothing the wire can carry (never happens for TCP/UDP) */
 	if (sync_writer_add(&s->w, &sc) == -ENOSPC) {
 		batch_close(s);
@@ -262,23 +281,69 @@ static bool tcp_state_synced(uint8_t st)
 	       st == CS_TIME_WAIT || st == CS_CLOSE;
 }
 
-static void sync_conn_cb(void *arg, const struct conn *c, enum engine_conn_event ev)
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* On a worker's thread: note the connection, wake the loop. */
+static void sync_conn_cb(void *arg, const struct conn_table *ct, const struct conn *c,
+			 enum engine_conn_event ev)
 {
 	struct sync *s = arg;
-	uint64_t now = ev_now_ns(s->l);
 	bool tcp = c->proto == IPPROTO_TCP_ && !(c->flags & CONN_F_TEMPLATE);
+	bool first = false;
 
-	if (s->role != SYNC_ROLE_MASTER)
+	if (__atomic_load_n(&s->role, __ATOMIC_RELAXED) != SYNC_ROLE_MASTER)
 		return;
 	if (tcp ? !(ev == ENGINE_CONN_STATE && tcp_state_synced(c->state)) : ev != ENGINE_CONN_NEW)
 		return;
-	if (!batch_add(s, c, now))
-		s->st.tx_dropped++;
-	sync_arm(s, s->w.n >= 1 && s->qn == 0 ? s->cur_first_ns + s->o.flush_ms * 1000000ull : now);
+	uint32_t expire_ms = conn_remaining_ms(ct, c, mono_ns());
+	pthread_mutex_lock(&s->pmu);
+	if (s->n_pending < SYNC_PENDING) {
+		s->pending[s->n_pending++] = (struct sync_pending){ .c = *c, .expire_ms = expire_ms };
+		first = s->n_pending == 1;
+	} else {
+		s->pending_lost++;
+	}
+	pthread_mutex_unlock(&s->pmu);
+	if (first) {
+		/* An eventfd write fails only past 2^64 - 2 wake-ups. */
+		uint64_t one = 1;
+		ssize_t w = write(s->pfd, &one, sizeof(one));
+		(void)w;
+	}
+}
+
+/* On the loop: batch what the workers reported. */
+static void sync_pending_cb(struct evloop *l, int fd, uint32_t events, void *arg)
+{
+	struct sync *s = arg;
+	uint64_t now = ev_now_ns(l), v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		s->st.tx_errors++;
+	pthread_mutex_lock(&s->pmu);
+	for (unsigned i = 0; i < s->n_pending; i++)
+		if (!batch_add(s, &s->pending[i].c, s->pending[i].expire_ms, now))
+			s->st.tx_dropped++;
+	bool any = s->n_pending > 0;
+	s->n_pending = 0;
+	s->st.tx_dropped += s->pending_lost;
+	s->pending_lost = 0;
+	pthread_mutex_unlock(&s->pmu);
+	if (any)
+		sync_arm(s, s->w.n >= 1 && s->qn == 0 ? s->cur_first_ns + s->o.flush_ms * 1000000ull
+						      : now);
+	(void)events;
 }
 
 struct walk_ctx {
 	struct sync *s;
+	const struct conn_table *ct;
 	uint64_t now;
 };
 
@@ -289,7 +354,7 @@ static int walk_cb(void *arg, const struct conn *c)
 
 	if (c->proto == IPPROTO_TCP_ && !(c->flags & CONN_F_TEMPLATE) && !tcp_state_synced(c->state))
 		return 0;
-	if (!batch_add(s, c, w->now))
+	if (!batch_add(s, c, conn_remaining_ms(w->ct, c, w->now), w->now))
 		return 1;
 	/* Leave half the queue for changes that happen meanwhile. */
 	return s->qn >= SYNC_QUEUE / 2;
@@ -300,6 +365,7 @@ static void walk_start(struct sync *s, uint64_t now, const char *why)
 	if (!s->walking)
 		s->st.refresh_walks++;
 	s->walking = true;
+	s->walk_member = 0;
 	s->cursor = 0;
 	s->next_walk_ns = now + s->o.refresh_ms * 1000000ull;
 	(void)why;
@@ -307,13 +373,24 @@ static void walk_start(struct sync *s, uint64_t now, const char *why)
 
 static void walk_step(struct sync *s, uint64_t now)
 {
-	struct walk_ctx w = { s, now };
+	/* Every worker's table in turn (one with a single worker). */
+	struct engine *m = engine_group_member(s->e, s->walk_member);
+	if (!m) {
+		s->walking = false;
+		batch_close(s);
+		return;
+	}
+	struct walk_ctx w = { s, engine_conns(m), now };
 
 	if (s->qn >= SYNC_QUEUE / 2)
 		return;
-	if (conn_walk(engine_conns(s->e), &s->cursor, SYNC_WALK_SLOTS, walk_cb, &w)) {
-		s->walking = false;
-		batch_close(s);
+	if (conn_walk(engine_conns(m), &s->cursor, SYNC_WALK_SLOTS, walk_cb, &w)) {
+		s->walk_member++;
+		s->cursor = 0;
+		if (s->walk_member >= engine_group_size(s->e)) {
+			s->walking = false;
+			batch_close(s);
+		}
 	}
 }
 
@@ -647,9 +724,15 @@ static void sync_free(struct sync *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->pfd >= 0) {
+		ev_fd_del(s->l, s->pfd);
+		close(s->pfd);
+	}
 	for (unsigned i = 0; i < SYNC_QUEUE; i++)
 		free(s->q[i]);
 	free(s->cur);
+	free(s->pending);
+	pthread_mutex_destroy(&s->pmu);
 	free(s);
 }
 
@@ -663,8 +746,10 @@ struct sync *sync_start(struct evloop *l, struct engine *e, const struct sync_op
 	if (!s)
 		return NULL;
 	s->fd = -1;
+	s->pfd = -1;
 	s->l = l;
 	s->e = e;
+	pthread_mutex_init(&s->pmu, NULL);
 	s->o = *o;
 	if (!s->o.group_af) {
 		s->o.group_af = ULVS_AF_INET;
@@ -712,6 +797,15 @@ struct sync *sync_start(struct evloop *l, struct engine *e, const struct sync_op
 		sync_log(s, "cannot watch the sync socket");
 		goto fail;
 	}
+	s->pending = malloc(SYNC_PENDING * sizeof(*s->pending));
+	s->pfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!s->pending || s->pfd < 0 || ev_fd_add(l, s->pfd, EV_READ, sync_pending_cb, s) < 0) {
+		if (s->pfd >= 0)
+			close(s->pfd);
+		s->pfd = -1;
+		sync_log(s, "cannot set up the workers' reports: %s", strerror(errno));
+		goto fail;
+	}
 	engine_set_conn_cb(e, sync_conn_cb, s);
 	if (metrics_register("sync", sync_metrics_cb, s) < 0)
 		sync_log(s, "metrics for sync not registered (already there?)");
@@ -735,7 +829,7 @@ int sync_set_role(struct sync *s, enum sync_role role)
 	if (role == s->role)
 		return 0;
 	sync_log(s, "role %s -> %s", sync_role_name(s->role), sync_role_name(role));
-	s->role = role;
+	__atomic_store_n(&s->role, role, __ATOMIC_RELAXED);
 	if (role == SYNC_ROLE_MASTER) {
 		/* Backups that heard us before hold what they need; the first
 		 * refresh comes one period later (or at once on request). */

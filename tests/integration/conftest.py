@@ -87,9 +87,12 @@ class Topology:
         self.procs.append(p)
         return p
 
-    def veth(self, a, ifa, b, ifb):
-        sh("ip", "link", "add", ifa, "netns", self.ns(a), "type", "veth",
-           "peer", "name", ifb, "netns", self.ns(b))
+    def veth(self, a, ifa, b, ifb, queues=1):
+        """A veth pair; queues > 1 gives both ends that many RX and TX queues
+        (the kernel spreads flows over them: one director worker each)."""
+        q = [] if queues == 1 else ["numtxqueues", str(queues), "numrxqueues", str(queues)]
+        sh("ip", "link", "add", ifa, "netns", self.ns(a), *q, "type", "veth",
+           "peer", "name", ifb, "netns", self.ns(b), *q)
 
     def addr(self, name, ifname, cidr):
         self.run(name, "ip", "addr", "add", cidr, "dev", ifname)
