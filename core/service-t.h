@@ -56,6 +56,18 @@ struct dest {
 	uint32_t sched_aux;
 };
 
+/* A real server's connection counters, read while workers move them
+ * (atomically, engine.c): a relaxed atomic load each. */
+static inline uint32_t dest_active(const struct dest *d)
+{
+	return __atomic_load_n(&d->activeconns, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t dest_inact(const struct dest *d)
+{
+	return __atomic_load_n(&d->inactconns, __ATOMIC_RELAXED);
+}
+
 enum svc_flags {
 	SVC_F_PERSISTENT = 1u << 0,  /* ipvsadm -p */
 	SVC_F_ONEPACKET = 1u << 1,   /* ipvsadm -o: UDP, no connection kept */

@@ -11,7 +11,9 @@ void steer_cfg_init(struct steer_cfg *c, const struct svc_table *t, unsigned n_w
 	c->plen6 = 128;
 	for (uint32_t i = 0; t && i < t->n_svcs; i++) {
 		const struct svc *s = &t->svcs[i];
-		if (!svc_live(s) || !(s->flags & SVC_F_PERSISTENT))
+		/* netmask 0 is host granularity (ipvsadm -p without -M),
+		 * as sched_persist reads it. */
+		if (!svc_live(s) || !(s->flags & SVC_F_PERSISTENT) || !s->netmask)
 			continue;
 		if (s->af == ULVS_AF_INET && s->netmask < c->plen4)
 			c->plen4 = (uint8_t)s->netmask;

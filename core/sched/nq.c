@@ -17,7 +17,7 @@ static struct dest *nq_pick(struct svc_table *t, struct svc *s, const struct sch
 	for (uint32_t i = 0; i < s->n_dests; i++) {
 		struct dest *d = svc_dest(t, s, i);
 		if (sched_dest_present(d) && !sched_dest_overloaded(d) && d->weight > 0 &&
-		    d->activeconns == 0)
+		    dest_active(d) == 0)
 			return d;
 	}
 	return sched_sed_least(t, s);

@@ -20,7 +20,7 @@ static struct dest *ovf_pick(struct svc_table *t, struct svc *s, const struct sc
 		/* the kernel's test is activeconns > w: a dest is still
 		 * eligible when exactly at its weight */
 		if (!sched_dest_present(d) || sched_dest_overloaded(d) || w <= 0 ||
-		    (int64_t)d->activeconns > w)
+		    (int64_t)dest_active(d) > w)
 			continue;
 		if (!h || w > hw) {
 			h = d;

@@ -73,12 +73,12 @@ static inline struct dest *sched_least_weighted(struct svc_table *t, const struc
 static inline bool sched_lblc_overloaded(struct svc_table *t, const struct svc *s,
 					 const struct dest *d)
 {
-	if ((int64_t)d->activeconns <= d->weight)
+	if ((int64_t)dest_active(d) <= d->weight)
 		return false;
 	for (uint32_t i = 0; i < s->n_dests; i++) {
 		const struct dest *o = svc_dest(t, s, i);
 
-		if (sched_dest_present(o) && (int64_t)o->activeconns * 2 < o->weight)
+		if (sched_dest_present(o) && (int64_t)dest_active(o) * 2 < o->weight)
 			return true;
 	}
 	return false;

@@ -42,7 +42,7 @@ const struct sched_ops *const *sched_all(void);
  * (activeconns << 8) + inactconns. */
 static inline uint64_t sched_dest_overhead(const struct dest *d)
 {
-	return ((uint64_t)d->activeconns << 8) + d->inactconns;
+	return ((uint64_t)dest_active(d) << 8) + dest_inact(d);
 }
 
 #endif

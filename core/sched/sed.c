@@ -9,7 +9,7 @@
 
 static uint64_t sed_overhead(const struct dest *d)
 {
-	return (uint64_t)d->activeconns + 1;
+	return (uint64_t)dest_active(d) + 1;
 }
 
 struct dest *sched_sed_least(struct svc_table *t, const struct svc *s)
