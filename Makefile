@@ -45,6 +45,7 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 bench: all
 	$(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_sched
+	$(BUILD)/bench/bench_workers
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
