@@ -17,6 +17,7 @@ static const struct {
 } titles[] = {
 	{ "dataplane", "Data plane" },
 	{ "drops", "Drops by reason" },
+	{ "workers", "Workers" },
 	{ "vrrp", "VRRP instances" },
 	{ "checkers", "Health checkers" },
 	{ "realservers", "Real servers" },
