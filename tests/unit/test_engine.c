@@ -1091,22 +1091,6 @@ static void test_too_big(void **state)
 
 /* --- ICMP errors ---------------------------------------------------------------- */
 
-static uint32_t sum16(const uint8_t *d, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(d[i] << 8 | d[i + 1]);
-	if (n & 1)
-		s += (uint32_t)d[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* Build an ICMP(v6) error frame from outer src to dst carrying (type, code,
  * 4-byte rest) and quoting the first qlen bytes of the IP packet in q. */
 static void build_icmp_err(struct pkt *p, uint8_t *buf, const char *src, const char *dst,
@@ -1141,10 +1125,10 @@ static void build_icmp_err(struct pkt *p, uint8_t *buf, const char *src, const c
 		ip[6] = 58, ip[7] = ttl;
 		memcpy(ip + 8, sa.b, 16);
 		memcpy(ip + 24, da.b, 16);
-		s = sum16(sa.b, 16, s);
-		s = sum16(da.b, 16, s);
+		s = tcsum_add(sa.b, 16, s);
+		s = tcsum_add(da.b, 16, s);
 		s += 58 + (uint32_t)l4len;
-		uint16_t c = fold(sum16(ic, l4len, s));
+		uint16_t c = tcsum_fold(tcsum_add(ic, l4len, s));
 		ic[2] = (uint8_t)(c >> 8), ic[3] = (uint8_t)c;
 	} else {
 		size_t tot = 20 + l4len;
@@ -1153,9 +1137,9 @@ static void build_icmp_err(struct pkt *p, uint8_t *buf, const char *src, const c
 		ip[8] = ttl, ip[9] = 1;
 		memcpy(ip + 12, &sa.ip, 4);
 		memcpy(ip + 16, &da.ip, 4);
-		uint16_t c = fold(sum16(ip, 20, 0));
+		uint16_t c = tcsum_fold(tcsum_add(ip, 20, 0));
 		ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
-		c = fold(sum16(ic, l4len, 0));
+		c = tcsum_fold(tcsum_add(ic, l4len, 0));
 		ic[2] = (uint8_t)(c >> 8), ic[3] = (uint8_t)c;
 	}
 	p->buf = buf;

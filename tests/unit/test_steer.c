@@ -262,22 +262,6 @@ static void frame_tcp(struct frame *f, const char *src, uint16_t sport, const ch
 	f->p.ifindex = from_rs ? 1 : 0;
 }
 
-static uint32_t sum16(const uint8_t *d, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(d[i] << 8 | d[i + 1]);
-	if (n & 1)
-		s += (uint32_t)d[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* An ICMPv4 error from src to dst (type, code, 4-byte rest) quoting the first
  * qlen bytes of the IP packet `quoted`. */
 static void frame_icmp4(struct frame *f, const char *src, const char *dst, uint8_t type,
@@ -306,13 +290,13 @@ static void frame_icmp4(struct frame *f, const char *src, const char *dst, uint8
 	ip[8] = 64, ip[9] = IPPROTO_ICMP_;
 	memcpy(ip + 12, &sa.ip, 4);
 	memcpy(ip + 16, &da.ip, 4);
-	c = fold(sum16(ip, 20, 0));
+	c = tcsum_fold(tcsum_add(ip, 20, 0));
 	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
 	ic[0] = type, ic[1] = code;
 	ic[4] = (uint8_t)(rest >> 24), ic[5] = (uint8_t)(rest >> 16);
 	ic[6] = (uint8_t)(rest >> 8), ic[7] = (uint8_t)rest;
 	memcpy(ic + 8, q.data + 14, qlen);
-	c = fold(sum16(ic, l4len, 0));
+	c = tcsum_fold(tcsum_add(ic, l4len, 0));
 	ic[2] = (uint8_t)(c >> 8), ic[3] = (uint8_t)c;
 	f->p.buf = f->buf;
 	f->p.data = fr;

@@ -33,7 +33,7 @@ struct ulvs_mac tmac(const char *s)
 	return m;
 }
 
-static uint32_t sum16(const uint8_t *d, size_t n, uint32_t s)
+uint32_t tcsum_add(const uint8_t *d, size_t n, uint32_t s)
 {
 	for (size_t i = 0; i + 1 < n; i += 2)
 		s += (uint32_t)(d[i] << 8 | d[i + 1]);
@@ -42,7 +42,7 @@ static uint32_t sum16(const uint8_t *d, size_t n, uint32_t s)
 	return s;
 }
 
-static uint16_t fold(uint32_t s)
+uint16_t tcsum_fold(uint32_t s)
 {
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
@@ -53,12 +53,12 @@ static uint16_t l4sum(int v6, const uint8_t *src, const uint8_t *dst, uint8_t pr
 		      const uint8_t *l4, size_t n)
 {
 	uint32_t s = 0;
-	s = sum16(src, v6 ? 16 : 4, s);
-	s = sum16(dst, v6 ? 16 : 4, s);
+	s = tcsum_add(src, v6 ? 16 : 4, s);
+	s = tcsum_add(dst, v6 ? 16 : 4, s);
 	s += proto;
 	s += (uint32_t)n;
-	s = sum16(l4, n, s);
-	return fold(s);
+	s = tcsum_add(l4, n, s);
+	return tcsum_fold(s);
 }
 
 size_t tpkt_build(struct pkt *p, uint8_t *buf, size_t buf_size, const struct tpkt *s)
@@ -136,14 +136,14 @@ size_t tpkt_build(struct pkt *p, uint8_t *buf, size_t buf_size, const struct tpk
 		ip[9] = s->proto;
 		memcpy(ip + 12, &sa.ip, 4);
 		memcpy(ip + 16, &da.ip, 4);
-		uint16_t c = fold(sum16(ip, 20, 0));
+		uint16_t c = tcsum_fold(tcsum_add(ip, 20, 0));
 		ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
 	}
 	{
 		uint16_t c;
 		int ck = s->proto == 6 ? 16 : s->proto == 17 ? 6 : 2;
 		if (s->proto == 1)
-			c = fold(sum16(l4, l4len, 0));
+			c = tcsum_fold(tcsum_add(l4, l4len, 0));
 		else
 			c = l4sum(v6, v6 ? ip + 8 : ip + 12, v6 ? ip + 24 : ip + 16, s->proto, l4, l4len);
 		if (s->proto == 17 && c == 0)
@@ -180,7 +180,7 @@ static int verify_ip(const uint8_t *ip, size_t len, int depth)
 		hl = (size_t)(ip[0] & 15) * 4;
 		tot = (size_t)(ip[2] << 8 | ip[3]);
 		proto = ip[9];
-		if (fold(sum16(ip, hl, 0)) != 0)
+		if (tcsum_fold(tcsum_add(ip, hl, 0)) != 0)
 			return -2;
 		if ((ip[6] & 0x1f) || ip[7])
 			return 0; /* non-first fragment: nothing more to check */
@@ -201,7 +201,7 @@ static int verify_ip(const uint8_t *ip, size_t len, int depth)
 			return proto == 6 ? -4 : proto == 17 ? -5 : -6;
 		return 0;
 	case 1:
-		return fold(sum16(l4, tot - hl, 0)) == 0 ? 0 : -7;
+		return tcsum_fold(tcsum_add(l4, tot - hl, 0)) == 0 ? 0 : -7;
 	default:
 		return 0;
 	}

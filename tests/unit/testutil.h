@@ -34,5 +34,9 @@ struct ulvs_mac tmac(const char *s);
  * the frame at data/len, descending into IP-in-IP.  Returns 0 when all are
  * valid, else a negative code naming the first bad one. */
 int tpkt_verify_csums(const uint8_t *data, size_t len);
+/* RFC 1071 by the book, independent of core/packet.c: add n bytes of d
+ * (big-endian 16-bit words) to s; fold s and complement it. */
+uint32_t tcsum_add(const uint8_t *d, size_t n, uint32_t s);
+uint16_t tcsum_fold(uint32_t s);
 
 #endif
