@@ -796,7 +796,6 @@ static unsigned worker_round(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct live *l = w->l;
 	struct epoll_event evs[16];
 
 	while (worker_enter(w)) {
@@ -819,7 +818,6 @@ static void *worker_main(void *arg)
 					w->st.wake_errors++;
 			}
 	}
-	(void)l;
 	return NULL;
 }
 
@@ -915,7 +913,6 @@ static void workers_stop(struct live *l)
 		if (l->w[i].wake_fd >= 0)
 			wake(&l->w[i]);
 	/* Let them out of the pause to see the stop. */
-	bool was_paused = l->paused;
 	live_resume(l);
 	for (unsigned i = 0; i < l->n_workers; i++)
 		if (l->w[i].started)
@@ -937,7 +934,6 @@ static void workers_stop(struct live *l)
 	free(l->w);
 	l->w = NULL;
 	l->n_workers = 0;
-	(void)was_paused;
 }
 
 unsigned live_n_workers(const struct live *l)
