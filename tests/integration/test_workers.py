@@ -100,7 +100,9 @@ def start(t, *extra):
     while time.monotonic() < deadline:
         if p.poll() is not None:
             pytest.fail(f"ulvsd exited with {p.returncode}:\n{log.read_text()}")
-        if re.search(r"data plane: \d+ workers?", log.read_text(errors="replace")):
+        # the line live_start() logs once the workers run, not the
+        # "N workers asked" line that may come before it
+        if re.search(r"data plane: \d+ workers? \(", log.read_text(errors="replace")):
             return p, log
         time.sleep(0.05)
     pytest.fail(f"ulvsd not ready after 5 s:\n{log.read_text()}")
