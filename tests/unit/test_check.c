@@ -267,9 +267,11 @@ struct env {
 	struct ev_timer *poll;
 	bool met;
 	int listen_fd[4];
-	/* tiny HTTP server */
+	/* tiny HTTP server: its open connections, closed by env_stop (a
+	 * check may still be talking to it when a test ends) */
 	int http_fd;
 	char last_request[2048];
+	struct http_conn *http_conns;
 	/* tiny DNS server */
 	int dns_fd;
 };
@@ -319,8 +321,11 @@ static void env_start(struct env *e, const char *conf_text)
 	assert_non_null(e->k);
 }
 
+static void http_conns_close(struct env *e);
+
 static void env_stop(struct env *e)
 {
+	http_conns_close(e);
 	check_stop(e->k);
 	director_free(e->d);
 	ev_free(e->l);
@@ -593,9 +598,29 @@ static void test_live_quorum(void **state)
  * Host header. */
 struct http_conn {
 	struct env *e;
+	struct http_conn *next;
+	int fd;
 	char buf[2048];
 	size_t len;
 };
+
+static void http_conn_close(struct evloop *l, struct http_conn *hc)
+{
+	struct http_conn **pp = &hc->e->http_conns;
+
+	while (*pp != hc)
+		pp = &(*pp)->next;
+	*pp = hc->next;
+	ev_fd_del(l, hc->fd);
+	close(hc->fd);
+	free(hc);
+}
+
+static void http_conns_close(struct env *e)
+{
+	while (e->http_conns)
+		http_conn_close(e->l, e->http_conns);
+}
 
 static void http_conn_cb(struct evloop *l, int fd, uint32_t events, void *arg)
 {
@@ -615,9 +640,7 @@ static void http_conn_cb(struct evloop *l, int fd, uint32_t events, void *arg)
 	} else if (n < 0 && errno == EAGAIN) {
 		return;
 	}
-	ev_fd_del(l, fd);
-	close(fd);
-	free(hc);
+	http_conn_close(l, hc);
 }
 
 static void http_accept_cb(struct evloop *l, int fd, uint32_t events, void *arg)
@@ -626,8 +649,10 @@ static void http_accept_cb(struct evloop *l, int fd, uint32_t events, void *arg)
 	int c;
 	while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		struct http_conn *hc = calloc(1, sizeof(*hc));
-		hc->e = e;
-		ev_fd_add(l, c, EV_READ, http_conn_cb, hc);
+		assert_non_null(hc);
+		*hc = (struct http_conn){ .e = e, .fd = c, .next = e->http_conns };
+		e->http_conns = hc;
+		assert_int_equal(ev_fd_add(l, c, EV_READ, http_conn_cb, hc), 0);
 	}
 }
 
