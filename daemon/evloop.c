@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -366,6 +367,47 @@ static void child_reap(struct evloop *l, struct watch *w)
 	free(w);
 }
 
+/* The child's start: default signal mask and dispositions (ulvsd blocks
+ * the signals its loop reads, and nft_apply ignores SIGPIPE for a moment),
+ * stdin from /dev/null, a process group of its own so a timeout kill
+ * reaches what the script started.  posix_spawn rather than fork: glibc
+ * spawns with CLONE_VM|CLONE_VFORK, so the cost does not grow with the
+ * connection table's page tables (fork copied them, which took
+ * milliseconds with the default table while the data-plane workers were
+ * held).  An exec failure comes back as posix_spawn's error, not as a child
+ * exiting 127. */
+static int spawn_child(pid_t *pid, char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int r;
+
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+		return -r;
+	if ((r = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (!r)
+		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						  POSIX_SPAWN_SETSIGDEF);
+	if (!r)
+		r = posix_spawnattr_setpgroup(&at, 0);
+	if (!r)
+		r = posix_spawnattr_setsigmask(&at, &none);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(&at, &all);
+	if (!r)
+		r = posix_spawn(pid, argv[0], &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
 pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_child_cb cb,
 	       void *arg)
 {
@@ -378,29 +420,11 @@ pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_chi
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
+	r = spawn_child(&pid, argv);
+	if (r < 0) {
 		free(w);
 		return r;
 	}
-	if (pid == 0) {
-		/* Child: default signal state, stdin from /dev/null, own group so
-		 * a timeout kill reaches what the script started. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setpgid(0, 0);
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			if (nul > 2)
-				close(nul);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	setpgid(pid, pid); /* also here: no race with an early timeout kill */
 	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pfd < 0) {
 		r = -errno;
