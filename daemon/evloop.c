@@ -420,7 +420,11 @@ pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_chi
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	/* The spawn reads only argv and the environment: whatever the wait
+	 * hooks guard may run meanwhile (it takes a fraction of a ms). */
+	ev_release(l);
 	r = spawn_child(&pid, argv);
+	ev_reacquire(l);
 	if (r < 0) {
 		free(w);
 		return r;
@@ -507,6 +511,18 @@ void ev_set_wait_hooks(struct evloop *l, ev_wait_hook before, ev_wait_hook after
 	l->before_wait = before;
 	l->after_wait = after;
 	l->hook_arg = arg;
+}
+
+void ev_release(struct evloop *l)
+{
+	if (l->before_wait)
+		l->before_wait(l->hook_arg);
+}
+
+void ev_reacquire(struct evloop *l)
+{
+	if (l->after_wait)
+		l->after_wait(l->hook_arg);
 }
 
 uint64_t ev_now_ns(const struct evloop *l)

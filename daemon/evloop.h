@@ -61,6 +61,14 @@ int ev_split_cmdline(char *line, char **argv, int max);
  * (live_resume / live_pause).  NULLs remove them. */
 typedef void (*ev_wait_hook)(void *arg);
 void ev_set_wait_hooks(struct evloop *l, ev_wait_hook before, ev_wait_hook after, void *arg);
+/* Inside a callback, around slow work (system calls, dumps, parsing) that
+ * touches nothing the hooks guard: ev_release runs the before-wait hook as
+ * if the loop were going to sleep, so the workers run meanwhile, and
+ * ev_reacquire the after-wait hook.  Pair them in one function: callbacks
+ * start and end with the hooks' state as the loop left it.  No-ops without
+ * hooks. */
+void ev_release(struct evloop *l);
+void ev_reacquire(struct evloop *l);
 
 /* Monotonic clock in ns, as of the current loop iteration. */
 uint64_t ev_now_ns(const struct evloop *l);

@@ -3,7 +3,9 @@
  * callback, stdin is /dev/null, signals are unblocked and at their defaults
  * in the child even though the loop's thread blocks and ignores some, a
  * timeout kills the script's whole process group, an unrunnable path is an
- * error at once, and a cancelled child never calls back. */
+ * error at once, and a cancelled child never calls back.  The wait hooks
+ * (the daemon holds its data-plane workers between them) run around every
+ * sleep, and ev_release/ev_reacquire let a callback let go meanwhile. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -229,6 +231,69 @@ static void test_timer_order(void **state)
 	ev_free(l);
 }
 
+/* The wait hooks as the daemon uses them: "held" from wake-up to sleep.
+ * Callbacks run held; ev_release/ev_reacquire let go and take back in a
+ * callback; ev_spawn lets go around the spawn itself. */
+struct holds {
+	bool held;
+	int releases, acquires;
+	bool held_in_cb, held_after_spawn, held_after_reacquire, released_inside;
+};
+
+static void hook_release(void *arg)
+{
+	struct holds *h = arg;
+	h->held = false;
+	h->releases++;
+}
+
+static void hook_acquire(void *arg)
+{
+	struct holds *h = arg;
+	h->held = true;
+	h->acquires++;
+}
+
+static void hold_cb(struct evloop *l, void *arg)
+{
+	struct holds *h = arg;
+	struct run r = { 0 };
+
+	h->held_in_cb = h->held;
+	int before = h->releases;
+	pid_t pid = spawn_sh(l, "exit 0", 0, &r);
+	assert_true(pid > 0);
+	ev_spawn_cancel(l, pid);
+	h->held_after_spawn = h->held && h->releases == before + 1;
+	ev_release(l);
+	h->released_inside = !h->held;
+	ev_reacquire(l);
+	h->held_after_reacquire = h->held;
+	ev_stop(l, 0);
+}
+
+static void test_hooks_release(void **state)
+{
+	struct evloop *l = ev_new();
+	struct holds h = { 0 };
+
+	ev_set_wait_hooks(l, hook_release, hook_acquire, &h);
+	ev_timer_add(l, 1, hold_cb, &h);
+	assert_int_equal(ev_run(l), 0);
+	assert_true(h.held_in_cb);
+	assert_true(h.held_after_spawn);
+	assert_true(h.released_inside);
+	assert_true(h.held_after_reacquire);
+	/* every let-go was taken back: the loop ends as a callback left it */
+	assert_true(h.held);
+	assert_int_equal(h.releases, h.acquires);
+	ev_set_wait_hooks(l, NULL, NULL, NULL);
+	ev_release(l);                       /* no hooks: nothing happens */
+	ev_reacquire(l);
+	assert_int_equal(h.releases, h.acquires);
+	ev_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_unrunnable_path),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_timer_order),
+		cmocka_unit_test(test_hooks_release),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
