@@ -51,6 +51,17 @@ struct nl_ctx {
 	unsigned n_fixed;
 	/* Interfaces whose source addresses the config declared. */
 	uint8_t fixed_addr4[ULVS_MAX_IFACES], fixed_addr6[ULVS_MAX_IFACES];
+	/* Neighbour entries a collecting dump found different from the fib,
+	 * for nl_neigh_apply(). */
+	struct nl_neigh_change {
+		uint8_t af;
+		uint16_t iface;
+		union ulvs_addr a;
+		struct ulvs_mac mac;
+	} *pending;
+	unsigned n_pending, cap_pending;
+	bool collect;
+	int collect_err;
 	/* Scratch for one parse pass. */
 	struct fib *f;
 	const struct svc_table *t;
@@ -132,6 +143,7 @@ void nl_close(struct nl_ctx *nl)
 		mnl_socket_close(nl->ev);
 	free(nl->addrs);
 	free(nl->fixed);
+	free(nl->pending);
 	free(nl);
 }
 
@@ -367,6 +379,24 @@ static bool neigh_fixed(const struct nl_ctx *nl, enum ulvs_af af, const union ul
 	return false;
 }
 
+static int neigh_keep(struct nl_ctx *nl, enum ulvs_af af, const union ulvs_addr *a,
+		      const struct ulvs_mac *mac, uint16_t iface)
+{
+	if (nl->n_pending == nl->cap_pending) {
+		unsigned cap = nl->cap_pending ? 2 * nl->cap_pending : 16;
+		void *p = reallocarray(nl->pending, cap, sizeof(*nl->pending));
+		if (!p) {
+			nl->collect_err = -ENOMEM;
+			return MNL_CB_OK;
+		}
+		nl->pending = p;
+		nl->cap_pending = cap;
+	}
+	nl->pending[nl->n_pending++] =
+		(struct nl_neigh_change){ .af = (uint8_t)af, .iface = iface, .a = *a, .mac = *mac };
+	return MNL_CB_OK;
+}
+
 static int neigh_msg(struct nl_ctx *nl, const struct nlmsghdr *nlh)
 {
 	struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
@@ -393,6 +423,8 @@ static int neigh_msg(struct nl_ctx *nl, const struct nlmsghdr *nlh)
 	const struct fib_neigh *old = fib_find_neigh(nl->f, af, &a);
 	if (old && old->iface == id && memcmp(old->mac.b, mac.b, ULVS_MAC_LEN) == 0)
 		return MNL_CB_OK;
+	if (nl->collect)
+		return neigh_keep(nl, af, &a, &mac, (uint16_t)id);
 	int r = fib_add_neigh(nl->f, af, &a, &mac, (uint16_t)id);
 	if (r == 0)
 		nl->changed++;
@@ -406,12 +438,44 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 	return neigh_msg(data, nlh);
 }
 
+int nl_neigh_collect(struct nl_ctx *nl, const struct fib *f)
+{
+	/* Collecting only reads the fib: neigh_msg() keeps instead of
+	 * writing. */
+	nl->f = (struct fib *)f;
+	nl->n_pending = 0;
+	nl->collect = true;
+	nl->collect_err = 0;
+	int r = nl_dump(nl, RTM_GETNEIGH, AF_UNSPEC, neigh_cb);
+	nl->collect = false;
+	if (r == 0)
+		r = nl->collect_err;
+	return r < 0 ? r : (int)nl->n_pending;
+}
+
+int nl_neigh_apply(struct nl_ctx *nl, struct fib *f)
+{
+	int changed = 0;
+
+	for (unsigned i = 0; i < nl->n_pending; i++) {
+		const struct nl_neigh_change *c = &nl->pending[i];
+		int r = fib_add_neigh(f, c->af, &c->a, &c->mac, c->iface);
+		if (r == 0)
+			changed++;
+		else if (nl->log)
+			fprintf(nl->log, "netlink: neighbour not added: %s\n", strerror(-r));
+	}
+	nl->n_pending = 0;
+	return changed;
+}
+
 int nl_neigh_refresh(struct nl_ctx *nl, struct fib *f)
 {
-	nl->f = f;
-	nl->changed = 0;
-	int r = nl_dump(nl, RTM_GETNEIGH, AF_UNSPEC, neigh_cb);
-	return r < 0 ? r : nl->changed;
+	int r = nl_neigh_collect(nl, f);
+
+	if (r < 0)
+		nl->n_pending = 0;
+	return r < 0 ? r : nl_neigh_apply(nl, f);
 }
 
 int nl_events(struct nl_ctx *nl, struct fib *f)

@@ -40,6 +40,12 @@ int nl_fib_fill(struct nl_ctx *nl, struct fib *f, const struct svc_table *t);
 /* Re-dumps the neighbour table into f.  Returns the number of entries
  * added or changed, or -errno. */
 int nl_neigh_refresh(struct nl_ctx *nl, struct fib *f);
+/* The same in two steps, so that the dump can run while data-plane
+ * workers read f: nl_neigh_collect() dumps and only reads f, keeping the
+ * entries that differ from it (returns how many, or -errno);
+ * nl_neigh_apply() writes them into f (returns how many changed). */
+int nl_neigh_collect(struct nl_ctx *nl, const struct fib *f);
+int nl_neigh_apply(struct nl_ctx *nl, struct fib *f);
 
 /* Notification socket, for poll(); nl_events() drains it without blocking
  * and returns the number of neighbour entries added or changed, or -errno. */
