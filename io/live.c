@@ -1,13 +1,17 @@
 /* The live director: engine + kernel's network view + packet sockets.
  *
- * live_run() copies interfaces, routes and neighbours from the kernel into
- * the fib (netlink.c), opens the packet backend (AF_XDP, see afxdp.h, or
- * AF_PACKET), tells the kernel to keep its hands off the packets the engine
- * owns, and runs one event loop:
- * packets in -> engine_process() -> TX verdicts out; neighbour notifications
- * as they come; every 100 ms the engine's timers, every second a full
- * neighbour re-read and a resolution request for every real server whose
- * MAC is still unknown.  SIGINT/SIGTERM stop it cleanly.
+ * live_start() copies interfaces, routes and neighbours from the kernel
+ * into the fib (netlink.c), opens the packet backend (AF_XDP, see afxdp.h,
+ * or AF_PACKET), tells the kernel to keep its hands off the packets the
+ * engine owns and starts the workers: threads that each poll their receive
+ * queues, hand a frame another worker owns to it (core/steer.h), run the
+ * rest through their own engine and transmit the verdicts, and expire
+ * their connections every 100 ms.  On the control thread's event loop it
+ * follows neighbour notifications as they come and, every second, re-reads
+ * the neighbour table, asks the kernel to resolve every real server whose
+ * MAC is still unknown and brings the XDP maps up to date.  The control
+ * thread holds the workers (live_pause) while it runs, except around such
+ * slow work that touches nothing they use (ev_release).
  *
  * Why nftables at all: an AF_PACKET socket receives a *copy*; the kernel
  * still gets the original, and left alone it would answer a SYN to VIP:80
@@ -120,7 +124,7 @@ struct live {
 	struct steer_cfg steer;
 	int writer;              /* the control thread wants or has the workers stopped */
 	int stop;
-	bool paused;
+	bool paused, startup_hold;
 	pthread_mutex_t resolve_mu;
 	uint64_t pause_max_ns, pause_total_ns, pauses;
 	uint64_t pause_start;
@@ -616,10 +620,15 @@ void live_resume(struct live *l)
 	if (!l || !l->paused)
 		return;
 	uint64_t d = now_ns() - l->pause_start;
-	l->pauses++;
-	l->pause_total_ns += d;
-	if (d > l->pause_max_ns)
-		l->pause_max_ns = d;
+	/* The hold over start-up (workers_start) is not a pause of
+	 * forwarding: nothing was forwarded yet. */
+	if (!l->startup_hold) {
+		l->pauses++;
+		l->pause_total_ns += d;
+		if (d > l->pause_max_ns)
+			l->pause_max_ns = d;
+	}
+	l->startup_hold = false;
 	l->paused = false;
 	for (unsigned i = 0; i < l->n_workers; i++)
 		pthread_mutex_unlock(&l->w[i].mu);
@@ -840,6 +849,7 @@ static int workers_start(struct live *l, unsigned n)
 	/* Paused from the start: no worker runs a round before the control
 	 * thread is done setting up and waits in its loop. */
 	live_pause(l);
+	l->startup_hold = true;
 	r = engine_set_worker(l->e, 0, n);
 	if (r == 0)
 		r = engine_group_join(l->e, l->e);
@@ -967,15 +977,29 @@ static void tick_cb(struct evloop *loop, void *arg)
 
 	if (++l->ticks >= TICKS_PER_REFRESH) {
 		l->ticks = 0;
+		/* The slow part (a neighbour dump, resolution requests, the
+		 * director's addresses for the XDP maps: 0.2-0.4 ms of system
+		 * calls) only reads the fib and the service table, which no
+		 * worker writes, so the workers run meanwhile; only the
+		 * neighbour changes it found wait for them to stop.  The
+		 * netlink socket and the budget are shared with workers
+		 * asking for a missing MAC (after_batch). */
+		ev_release(loop);
+		pthread_mutex_lock(&l->resolve_mu);
 		l->resolve_budget = RESOLVE_PER_SEC;
-		int c = nl_neigh_refresh(l->nl, l->f);
-		if (c < 0)
-			lg(l, "data plane: neighbour refresh: %s", strerror(-c));
+		int c = nl_neigh_collect(l->nl, l->f);
 		resolve_dests(l);
+		pthread_mutex_unlock(&l->resolve_mu);
 		/* The XDP maps follow table reloads and the director's
 		 * addresses (VRRP adds and removes them). */
-		if (l->axp && (c = afxdp_sync(l->axp, engine_services(l->e))) < 0)
-			lg(l, "data plane: AF_XDP map update: %s", strerror(-c));
+		int x = l->axp ? afxdp_sync(l->axp, engine_services(l->e)) : 0;
+		ev_reacquire(loop);
+		if (c > 0)
+			nl_neigh_apply(l->nl, l->f);
+		else if (c < 0)
+			lg(l, "data plane: neighbour refresh: %s", strerror(-c));
+		if (x < 0)
+			lg(l, "data plane: AF_XDP map update: %s", strerror(-x));
 	}
 	l->tick = ev_timer_add(loop, TICK_NS / 1000000, tick_cb, l);
 }
