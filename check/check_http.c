@@ -51,10 +51,25 @@ static void http_drain(struct http_multi *hm);
 
 /* ---- the multi handle on the event loop ---------------------------------- */
 
+/* curl's I/O, TLS handshakes included, with the data-plane workers
+ * released (ev_release): what curl calls back meanwhile (sockets and
+ * timers on the loop, bodies into the checker's own buffers) touches
+ * nothing they use.  Finished transfers are judged once they are held
+ * again, since a verdict changes the service table. */
+static void multi_action(struct http_multi *hm, curl_socket_t fd, int flags)
+{
+	int running;
+
+	ev_release(hm->k->loop);
+	curl_multi_socket_action(hm->m, fd, flags, &running);
+	ev_reacquire(hm->k->loop);
+	http_drain(hm);
+}
+
 static void multi_fd_cb(struct evloop *l, int fd, uint32_t events, void *arg)
 {
 	struct http_multi *hm = arg;
-	int flags = 0, running;
+	int flags = 0;
 
 	if (events & EV_READ)
 		flags |= CURL_CSELECT_IN;
@@ -62,8 +77,7 @@ static void multi_fd_cb(struct evloop *l, int fd, uint32_t events, void *arg)
 		flags |= CURL_CSELECT_OUT;
 	if (events & EV_ERROR)
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(hm->m, fd, flags, &running);
-	http_drain(hm);
+	multi_action(hm, fd, flags);
 }
 
 static int multi_socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
@@ -93,11 +107,9 @@ static int multi_socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void
 static void multi_timeout_cb(struct evloop *l, void *arg)
 {
 	struct http_multi *hm = arg;
-	int running;
 
 	hm->timer = NULL;
-	curl_multi_socket_action(hm->m, CURL_SOCKET_TIMEOUT, 0, &running);
-	http_drain(hm);
+	multi_action(hm, CURL_SOCKET_TIMEOUT, 0);
 }
 
 static int multi_timer_cb(CURLM *m, long timeout_ms, void *userp)

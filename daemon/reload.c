@@ -755,6 +755,7 @@ int reload_run(struct reload *r)
 {
 	struct director *d = r->d;
 	FILE *log = director_log(d);
+	struct evloop *loop = director_loop(d);
 	struct svc_table *live = director_services(d);
 	const struct conf *cur = director_conf(d);
 	struct build_opts bo = { .replay = false, .all_healthy = true };
@@ -767,9 +768,15 @@ int reload_run(struct reload *r)
 	int errors = 0, warnings = 0, rc, restart;
 
 	fprintf(log, "ulvsd: reload: reading %s\n", r->path);
+	/* Reading, validating and building the new configuration aside is
+	 * the slow part and touches only this thread's data: the data-plane
+	 * workers run meanwhile and are held again from the diff against
+	 * the live tables on. */
+	ev_release(loop);
 	struct conf_load_opts lo = { .config_id = r->config_id };
 	nc = conf_load_opts(r->path, &lo, log, &errors, &warnings);
 	if (!nc) {
+		ev_reacquire(loop);
 		fprintf(log, "ulvsd: reload: %s: configuration invalid (%d error%s); the running "
 			     "configuration stays\n", r->path, errors, errors == 1 ? "" : "s");
 		return -EINVAL;
@@ -797,6 +804,7 @@ int reload_run(struct reload *r)
 		goto out;
 	}
 
+	ev_reacquire(loop);
 	rc = reload_diff(live, old.t, next.t, next.f, true, &cmds, &n);
 	if (rc)
 		goto out;
@@ -891,6 +899,7 @@ int reload_run(struct reload *r)
 	director_notify(d, "reload");
 	rc = 0;
 out:
+	ev_reacquire(loop);
 	free(cmds);
 	free(ents.e);
 	scratch_free(&old);
