@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,29 +155,57 @@ static uint64_t now_ns(void)
 
 /* --- nftables ------------------------------------------------------------- */
 
-/* Runs `nft -f -` with text on its stdin; 0 or -errno / -ECHILD when nft
- * failed (its own diagnostics went to our stderr). */
+/* Starts nft -f - with stdin from fd: /usr/sbin/nft, else from PATH.
+ * posix_spawn, not fork: ulvsd holds a large connection table whose page
+ * tables fork would copy while the workers wait (see ev_spawn). */
+static int nft_spawn(pid_t *pid, int fd)
+{
+	char *argv[] = { "nft", "-f", "-", NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int r;
+
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+		return -r;
+	if ((r = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	r = posix_spawn_file_actions_adddup2(&fa, fd, 0);
+	if (!r)
+		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (!r)
+		r = posix_spawnattr_setsigmask(&at, &none);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(&at, &all);
+	if (!r) {
+		r = posix_spawn(pid, "/usr/sbin/nft", &fa, &at, argv, environ);
+		if (r == ENOENT)
+			r = posix_spawnp(pid, "nft", &fa, &at, argv, environ);
+	}
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
+/* Runs `nft -f -` with text on its stdin; 0 or -errno, -ENOENT without
+ * nft, -ECHILD when nft failed (its own diagnostics went to our stderr). */
 static int nft_apply(const char *text)
 {
-	int pfd[2];
+	int pfd[2], r;
+	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(pfd[0]);
-		close(pfd[1]);
-		return -e;
-	}
-	if (pid == 0) {
-		dup2(pfd[0], 0);
-		char *argv[] = { "nft", "-f", "-", NULL };
-		execv("/usr/sbin/nft", argv);
-		execvp("nft", argv);
-		_exit(127);
-	}
+	r = nft_spawn(&pid, pfd[0]);
 	close(pfd[0]);
+	if (r < 0) {
+		close(pfd[1]);
+		return r;
+	}
 	size_t len = strlen(text), off = 0;
 	struct sigaction old, ign = { .sa_handler = SIG_IGN };
 	sigaction(SIGPIPE, &ign, &old);
@@ -194,8 +223,6 @@ static int nft_apply(const char *text)
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-		return -ENOENT;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
 }
 
