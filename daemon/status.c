@@ -125,6 +125,8 @@ static void workers_cb(void *arg, struct ctl_status *st)
 		ctl_status_u64(st, "handed_out", ws->handed_out);
 		ctl_status_u64(st, "handed_in", ws->handed_in);
 		ctl_status_u64(st, "hand_drops", ws->hand_drops);
+		ctl_status_u64(st, "rounds", ws->rounds);
+		ctl_status_u64(st, "sleeps", ws->sleeps);
 		ctl_status_u64(st, "processed", es->rx);
 		ctl_status_u64(st, "tx", es->tx);
 		ctl_status_u64(st, "conns", conn_count(engine_conns(m)));

@@ -845,6 +845,7 @@ static void *worker_main(void *arg)
 			__atomic_store_n(&w->sleeping, 0, __ATOMIC_SEQ_CST);
 			continue;
 		}
+		w->st.sleeps++;
 		int n = epoll_wait(w->epfd, evs, 16, (int)(TICK_NS / 1000000));
 		__atomic_store_n(&w->sleeping, 0, __ATOMIC_SEQ_CST);
 		for (int i = 0; i < n; i++)

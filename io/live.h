@@ -53,7 +53,8 @@ struct live_worker_stats {
 	uint64_t handed_out;     /* of them, given to the worker that owns them */
 	uint64_t handed_in;      /* frames other workers gave this one */
 	uint64_t hand_drops;     /* the owner's ring was full */
-	uint64_t rounds;
+	uint64_t rounds;         /* polls of its queues and hand-off ring */
+	uint64_t sleeps;         /* of them, followed by a wait for work */
 	uint64_t wake_errors;
 };
 unsigned live_n_workers(const struct live *l);

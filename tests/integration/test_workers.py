@@ -163,7 +163,8 @@ def test_nat_and_fullnat_across_workers(two_queues):
     st = status(t)
     after = {w["worker"]: w for w in st["workers"]}
     delta = {k: {f: after[k][f] - before[k][f] for f in
-                 ("rx", "handed_out", "handed_in", "processed", "new_conns", "hand_drops")}
+                 ("rx", "handed_out", "handed_in", "processed", "new_conns", "hand_drops",
+                  "rounds", "sleeps")}
              for k in after}
     total_new = sum(d["new_conns"] for d in delta.values())
     assert total_new == 2 * len(CLIENTS) * 3, delta
@@ -175,6 +176,8 @@ def test_nat_and_fullnat_across_workers(two_queues):
     assert sum(d["handed_out"] for d in delta.values()) == \
         sum(d["handed_in"] for d in delta.values()), delta
     assert all(d["hand_drops"] == 0 for d in delta.values()), delta
+    # each worker polled, and waited for work between bursts (curl is slow)
+    assert all(0 < d["sleeps"] <= d["rounds"] for d in delta.values()), delta
     # nothing the engine needed was dropped for lack of a connection
     drops = {d["reason"]: d["packets"] for d in st["drops"]}
     assert drops.get("not_syn", 0) == 0, drops
