@@ -68,9 +68,11 @@ struct engine {
 	uint16_t worker, n_workers;
 	struct dest_stats *dstats;   /* ULVS_MAX_DESTS, n_workers > 1 only */
 	struct svc_stats *sstats;    /* ULVS_MAX_SERVICES */
-	/* Group (on the leader, worker 0): every member, itself first. */
+	/* Group (on the leader, worker 0): every member, itself first, and
+	 * which member owns a packet, fixed when the group forms. */
 	struct engine *members[ULVS_MAX_WORKERS];
 	unsigned n_members;
+	struct steer_cfg steer;
 	struct engine_stats sum;     /* engine_stats_total() */
 };
 
@@ -1028,6 +1030,7 @@ struct engine *engine_new(const struct engine_params *p, const struct fib *fib,
 		e->params = *p;
 	e->fib = fib;
 	e->svcs = svcs;
+	steer_cfg_init(&e->steer, NULL, 1);
 	e->ct = conn_table_new(e->params.conn_capacity ? e->params.conn_capacity
 						       : ULVS_DEFAULT_CONNS,
 			       now_ns, engine_release_cb, e);
@@ -1095,6 +1098,7 @@ const struct engine_params *engine_get_params(const struct engine *e)
 void engine_group_reset(struct engine *leader)
 {
 	leader->n_members = 0;
+	steer_cfg_init(&leader->steer, NULL, 1);
 }
 
 unsigned engine_worker(const struct engine *e)
@@ -1104,8 +1108,12 @@ unsigned engine_worker(const struct engine *e)
 
 int engine_group_join(struct engine *leader, struct engine *member)
 {
-	if (leader->n_members == 0)
+	if (leader->n_members == 0) {
 		leader->members[leader->n_members++] = leader;
+		/* From the table as it is now, never again: a new steering
+		 * would move clients away from their connections. */
+		steer_cfg_init(&leader->steer, leader->svcs, leader->n_workers);
+	}
 	if (member == leader)
 		return 0;
 	if (leader->n_members == ULVS_MAX_WORKERS)
@@ -1114,6 +1122,11 @@ int engine_group_join(struct engine *leader, struct engine *member)
 	member->conn_cb = leader->conn_cb;
 	member->conn_cb_arg = leader->conn_cb_arg;
 	return 0;
+}
+
+const struct steer_cfg *engine_steer(const struct engine *e)
+{
+	return &e->steer;
 }
 
 unsigned engine_group_size(const struct engine *e)
@@ -1272,9 +1285,9 @@ int engine_conn_import(struct engine *e, const struct conn *in, uint32_t fwmark,
 		 * it (steer.h); a FULLNAT connection's local port must be of
 		 * that worker's class too, which holds when both directors run
 		 * as many workers. */
-		struct steer_cfg sc;
-		steer_cfg_init(&sc, e->svcs, e->n_members);
-		unsigned w = steer_conn(&sc, in);
+		unsigned w = steer_conn(&e->steer, in);
+		if (w >= e->n_members)
+			return -EINVAL;
 		if (in->fwd == FWD_FNAT && !(in->flags & CONN_F_TEMPLATE)) {
 			const uint8_t *pb = (const uint8_t *)&in->lport;
 			if (((unsigned)pb[0] << 8 | pb[1]) % e->n_members != w)

@@ -140,7 +140,9 @@ const struct engine_stats *engine_stats(const struct engine *e);
  * ports from w's residue class; per-worker traffic counters when n > 1);
  * only while e has no connections (-EBUSY), -EINVAL for bad w/n.
  * engine_group_join() makes the leader (worker 0) the handle the control
- * plane uses: engine_set_services/_fib/_timeouts/_conn_cb on the leader
+ * plane uses; when the leader joins itself (first) the group's steering
+ * (engine_steer()) is fixed from the table's persistence granularity as it
+ * is then and the leader's worker count, and stays so for the group's life: engine_set_services/_fib/_timeouts/_conn_cb on the leader
  * reach every member, engine_conn_import() files a connection with its
  * owner, engine_stats_total()/engine_conn_count() sum the members, and
  * engine_fold_stats() moves the members' traffic counters into the
@@ -156,6 +158,8 @@ int engine_group_join(struct engine *leader, struct engine *member);
 void engine_group_reset(struct engine *leader);
 const struct engine_params *engine_get_params(const struct engine *e);
 unsigned engine_group_size(const struct engine *e);
+/* The group's steering (the leader's); n == 1 outside a group. */
+const struct steer_cfg *engine_steer(const struct engine *e);
 struct engine *engine_group_member(struct engine *e, unsigned i);
 void engine_fold_stats(struct engine *e);
 const struct engine_stats *engine_stats_total(struct engine *e);

@@ -122,7 +122,7 @@ struct live {
 	 * happens with no packet in flight. */
 	struct worker *w;
 	unsigned n_workers;
-	struct steer_cfg steer;
+	uint8_t steer_warned4, steer_warned6;   /* steer_check */
 	int writer;              /* the control thread wants or has the workers stopped */
 	int stop;
 	bool paused, startup_hold;
@@ -750,10 +750,11 @@ static void worker_batch(struct worker *w, unsigned n, uint64_t now)
 
 	w->st.rx += n;
 	if (l->n_workers > 1) {
+		const struct steer_cfg *steer = engine_steer(l->e);
 		mine = w->mine;
 		m = 0;
 		for (unsigned k = 0; k < n; k++) {
-			unsigned o = steer_frame(&l->steer, l->t, &w->pkts[k], w->id);
+			unsigned o = steer_frame(steer, l->t, &w->pkts[k], w->id);
 			if (o == w->id || o >= l->n_workers) {
 				mine[m++] = w->pkts[k];
 				continue;
@@ -868,7 +869,6 @@ static int workers_start(struct live *l, unsigned n)
 	if (!l->w)
 		return -ENOMEM;
 	l->n_workers = n;
-	steer_cfg_init(&l->steer, l->t, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &l->w[i];
 		*w = (struct worker){ .l = l, .id = i, .epfd = -1, .wake_fd = -1 };
@@ -1195,15 +1195,37 @@ fail:
 	return NULL;
 }
 
+/* Persistence granularity decided at start which part of a client's
+ * address picks its worker (steer.h, engine_steer()).  It stays what it
+ * was: coarsening it would move clients to other workers, whose tables do
+ * not hold their connections.  A persistent service that is now coarser than the prefix
+ * gets a template per worker for its client networks (a network's clients
+ * may reach different real servers through different workers) until a
+ * restart; say so once per change. */
+static void steer_check(struct live *l)
+{
+	const struct steer_cfg *have = engine_steer(l->e);
+	struct steer_cfg want;
+
+	steer_cfg_init(&want, l->t, l->n_workers);
+	bool v4 = want.plen4 < have->plen4, v6 = want.plen6 < have->plen6;
+	if ((v4 && want.plen4 != l->steer_warned4) || (v6 && want.plen6 != l->steer_warned6))
+		lg(l, "data plane: persistence granularity /%u is coarser than the workers' "
+		      "steering prefix /%u, kept so that no client moves away from its "
+		      "connections; until ulvsd restarts, persistence holds per worker",
+		   v4 ? want.plen4 : want.plen6, v4 ? have->plen4 : have->plen6);
+	l->steer_warned4 = v4 ? want.plen4 : 0;
+	l->steer_warned6 = v6 ? want.plen6 : 0;
+}
+
 void live_tables_changed(struct live *l)
 {
 	int r;
 
 	if (!l)
 		return;
-	/* Persistence granularity decides which worker owns a client. */
-	if (l->n_workers)
-		steer_cfg_init(&l->steer, l->t, l->n_workers);
+	if (l->n_workers > 1)
+		steer_check(l);
 	if (l->axp) {
 		r = afxdp_sync(l->axp, engine_services(l->e));
 		if (r < 0)

@@ -17,13 +17,15 @@ runs one worker; --workers rejects nonsense.
 import json
 import os
 import re
+import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import Topology, ULVSD, require_environment, sh, stop_ulvsd
-from rsutil import bridge, plug, web_servers
+from rsutil import BIG_SIZE, bridge, plug, web_servers
 
 ULVSADM = os.environ.get("ULVSADM", str(Path(ULVSD).resolve().parent.parent / "cli" / "ulvsadm"))
 CLIENTS = [f"10.97.1.{i}" for i in range(10, 26)]
@@ -195,6 +197,61 @@ def test_listing_and_counters_cover_both_workers(two_queues):
     stats = adm(t, "-L", "-n", "--stats").stdout
     m = re.search(rf"TCP\s+{re.escape(VIP)}:80\s+(\d+)", stats)
     assert m and int(m.group(1)) == len(CLIENTS) * 3, stats
+
+
+def test_reload_keeps_clients_on_their_worker(two_queues):
+    """A reload adding a service with persistence over a /24 (coarser than any
+    before) must not re-steer clients: each connection lives in one worker's
+    table, and a client moved to the other worker would lose it.  16 slow
+    downloads, one per client address (all in one /24), run across the reload
+    and must all complete."""
+    t = two_queues
+    dls = [subprocess.Popen(["ip", "netns", "exec", t.ns("client"), "curl", "-s", "-m", "30",
+                             "--interface", a, "--limit-rate", "1M", "-o", "/dev/null",
+                             "-w", "%{size_download}", f"http://{VIP}/big"],
+                            stdout=subprocess.PIPE, text=True) for a in CLIENTS]
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            est = [ln for ln in adm(t, "-L", "-n", "-c").stdout.splitlines()
+                   if "ESTABLISHED" in ln and f"{VIP}:80" in ln]
+            if len(est) >= len(CLIENTS):
+                break
+            time.sleep(0.1)
+        assert len(est) >= len(CLIENTS), est
+        conf = t.tmp / "keepalived.conf"
+        n = t.log.read_text().count("reload: ")
+        conf.write_text(conf.read_text() + f"""
+virtual_server {VIP2} 8080 {{
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    persistence_timeout 60
+    persistence_granularity 255.255.255.0
+    real_server {RS['rs1']} 80 {{
+        weight 1
+    }}
+}}
+""")
+        t.ulvsd.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "applied" not in t.log.read_text():
+            time.sleep(0.1)
+        text = t.log.read_text()
+        assert "applied" in text, text[-2000:]
+        assert re.search(r"persistence granularity /24 .* coarser than the workers' "
+                         r"steering prefix /32", text), text[-2000:]
+        got = [int(p.communicate(timeout=30)[0] or 0) for p in dls]
+    finally:
+        for p in dls:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert got == [BIG_SIZE] * len(CLIENTS), got
+    # the new persistent service works
+    r = t.run("client", "curl", "-s", "-m", "3", "--interface", CLIENTS[0],
+              f"http://{VIP2}:8080/", check=False)
+    assert r.stdout.strip() == "rs1", r.stdout
 
 
 def test_stop_is_clean(two_queues):

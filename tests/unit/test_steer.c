@@ -728,6 +728,59 @@ static void icmp_follows(unsigned n)
 	world_free(w);
 }
 
+/* The group's steering is fixed when it forms: a persistent service that a
+ * reload adds later, coarser than anything before, must not move clients
+ * (their connections are in their worker's table); imports follow the
+ * fixed steering too. */
+static void test_steering_fixed_at_start(void **state)
+{
+	(void)state;
+	struct world *w = world_new(2, 0);
+	const struct steer_cfg *g = engine_steer(w->e[0]);
+	struct steer_cfg coarse;
+	union ulvs_addr vip = taddr(VIP_NAT), a;
+	struct conn in;
+	enum conn_dir dir;
+	uint64_t s = 0x5eed;
+	unsigned i;
+
+	assert_int_equal(g->n, 2);
+	assert_int_equal(g->plen4, 32);
+	/* a reload adds persistence over /24 */
+	struct svc *p = add_svc(w->t, VIP_PERS, 443, SVC_F_PERSISTENT, 24, "wlc");
+	add_rs(w->t, p, "192.168.1.11", 8443, FWD_NAT);
+	assert_int_equal(svc_commit(w->t, p), 0);
+	steer_cfg_init(&coarse, w->t, 2);
+	assert_int_equal(coarse.plen4, 24);
+	assert_int_equal(engine_steer(w->e[0])->plen4, 32);
+	/* a client whose worker the coarser prefix would change */
+	for (i = 0; i < 256; i++) {
+		a = addr_v4(__builtin_bswap32(0xc6120000u | i << 8 | 7)); /* 198.18.i.7 */
+		if (steer_client(g, ULVS_AF_INET, &a) != steer_client(&coarse, ULVS_AF_INET, &a))
+			break;
+	}
+	assert_true(i < 256);
+	unsigned own = steer_client(g, ULVS_AF_INET, &a);
+	memset(&in, 0, sizeof(in));
+	in.af = ULVS_AF_INET;
+	in.proto = IPPROTO_TCP_;
+	in.caddr = a;
+	in.cport = be16(rnd_port(&s));
+	in.vaddr = vip;
+	in.vport = be16(80);
+	in.daddr = taddr("192.168.1.12");
+	in.dport = be16(8080);
+	in.fwd = FWD_NAT;
+	in.state = CS_ESTABLISHED;
+	assert_int_equal(engine_conn_import(w->e[0], &in, 0, 60000, w->now), 0);
+	assert_non_null(conn_lookup(engine_conns(w->e[own]), ULVS_AF_INET, IPPROTO_TCP_,
+				    &in.caddr, in.cport, &vip, in.vport, &dir));
+	/* outside a group: one worker */
+	engine_group_reset(w->e[0]);
+	assert_int_equal(engine_steer(w->e[0])->n, 1);
+	world_free(w);
+}
+
 static void test_icmp_follows_2(void **state)
 {
 	(void)state;
@@ -1177,6 +1230,7 @@ int main(void)
 		cmocka_unit_test(test_persist24_2),
 		cmocka_unit_test(test_persist24_4),
 		cmocka_unit_test(test_persist_host_spreads),
+		cmocka_unit_test(test_steering_fixed_at_start),
 		cmocka_unit_test(test_icmp_follows_2),
 		cmocka_unit_test(test_icmp_follows_4),
 		cmocka_unit_test(test_one_worker_and_not_ip),
