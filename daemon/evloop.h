@@ -43,9 +43,13 @@ void ev_timer_cancel(struct evloop *l, struct ev_timer *t);
  * thread.  One callback per signal. */
 int ev_signal(struct evloop *l, int signo, ev_signal_cb cb, void *arg);
 
-/* Run argv[0] with argv (no shell, like keepalived), stdin /dev/null, as a
- * child; cb gets its exit status.  At timeout_ms (0: none) it gets SIGTERM,
- * then SIGKILL 1 s later, and cb sees timed_out.  Returns the pid or -errno. */
+/* Run argv[0] with argv (no shell, like keepalived), stdin /dev/null,
+ * default signal state, in a process group of its own, as a child; cb gets
+ * its exit status.  At timeout_ms (0: none) the group gets SIGTERM, then
+ * SIGKILL 1 s later, and cb sees timed_out.  Returns the pid or -errno
+ * (-ENOENT, -EACCES... when argv[0] cannot be executed).  The spawn runs
+ * with the wait hooks released (ev_release), so call it between complete
+ * changes to what they guard, never half way through one. */
 pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_child_cb cb,
 	       void *arg);
 /* Forget a child started by ev_spawn: its process group gets SIGKILL and
@@ -64,9 +68,10 @@ void ev_set_wait_hooks(struct evloop *l, ev_wait_hook before, ev_wait_hook after
 /* Inside a callback, around slow work (system calls, dumps, parsing) that
  * touches nothing the hooks guard: ev_release runs the before-wait hook as
  * if the loop were going to sleep, so the workers run meanwhile, and
- * ev_reacquire the after-wait hook.  Pair them in one function: callbacks
- * start and end with the hooks' state as the loop left it.  No-ops without
- * hooks. */
+ * ev_reacquire the after-wait hook.  What the workers see at a release is
+ * what they would see between two callbacks, so release only between
+ * complete changes.  Pair them in one function: callbacks start and end
+ * with the hooks' state as the loop left it.  No-ops without hooks. */
 void ev_release(struct evloop *l);
 void ev_reacquire(struct evloop *l);
 
