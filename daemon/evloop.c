@@ -367,16 +367,15 @@ static void child_reap(struct evloop *l, struct watch *w)
 	free(w);
 }
 
-/* The child's start: default signal mask and dispositions (ulvsd blocks
- * the signals its loop reads, and nft_apply ignores SIGPIPE for a moment),
- * stdin from /dev/null, a process group of its own so a timeout kill
- * reaches what the script started.  posix_spawn rather than fork: glibc
- * spawns with CLONE_VM|CLONE_VFORK, so the cost does not grow with the
- * connection table's page tables (fork copied them, which took
- * milliseconds with the default table while the data-plane workers were
- * held).  An exec failure comes back as posix_spawn's error, not as a child
- * exiting 127. */
-static int spawn_child(pid_t *pid, char *const argv[])
+/* posix_spawn rather than fork: glibc spawns with CLONE_VM|CLONE_VFORK,
+ * so the cost does not grow with the page tables of a process holding a
+ * large connection table (fork copied them, which took milliseconds with
+ * the default table while the data-plane workers were held).  The child
+ * gets the default signal mask and dispositions (ulvsd blocks the signals
+ * its loop reads and ignores SIGPIPE around pipe writes).  An exec failure
+ * comes back as the error, not as a child exiting 127. */
+int ev_start_child(pid_t *pid, const char *path, char *const argv[], int stdin_fd,
+		   bool own_group)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -391,10 +390,11 @@ static int spawn_child(pid_t *pid, char *const argv[])
 	}
 	sigemptyset(&none);
 	sigfillset(&all);
-	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	r = stdin_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0)
+			  : posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (!r)
-		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						  POSIX_SPAWN_SETSIGDEF);
+		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+						  (own_group ? POSIX_SPAWN_SETPGROUP : 0));
 	if (!r)
 		r = posix_spawnattr_setpgroup(&at, 0);
 	if (!r)
@@ -402,7 +402,8 @@ static int spawn_child(pid_t *pid, char *const argv[])
 	if (!r)
 		r = posix_spawnattr_setsigdefault(&at, &all);
 	if (!r)
-		r = posix_spawn(pid, argv[0], &fa, &at, argv, environ);
+		r = strchr(path, '/') ? posix_spawn(pid, path, &fa, &at, argv, environ)
+				      : posix_spawnp(pid, path, &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	return -r;
@@ -423,7 +424,7 @@ pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_chi
 	/* The spawn reads only argv and the environment: whatever the wait
 	 * hooks guard may run meanwhile (it takes a fraction of a ms). */
 	ev_release(l);
-	r = spawn_child(&pid, argv);
+	r = ev_start_child(&pid, argv[0], argv, -1, true);
 	ev_reacquire(l);
 	if (r < 0) {
 		free(w);

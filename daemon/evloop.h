@@ -52,6 +52,13 @@ int ev_signal(struct evloop *l, int signo, ev_signal_cb cb, void *arg);
  * changes to what they guard, never half way through one. */
 pid_t ev_spawn(struct evloop *l, char *const argv[], uint32_t timeout_ms, ev_child_cb cb,
 	       void *arg);
+/* The start ev_spawn makes, for a caller that waits for the child itself:
+ * path (searched in PATH when it has no '/') with argv, default signal
+ * state, stdin from stdin_fd (-1: /dev/null), in a process group of its own
+ * when own_group.  Cheap whatever the process's size (posix_spawn).
+ * 0 with *pid set, or -errno (-ENOENT, -EACCES... when path cannot run). */
+int ev_start_child(pid_t *pid, const char *path, char *const argv[], int stdin_fd,
+		   bool own_group);
 /* Forget a child started by ev_spawn: its process group gets SIGKILL and
  * its callback will never run, so the caller may free the callback's
  * argument at once; the loop still reaps it.  Unknown pids are ignored. */

@@ -38,7 +38,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,42 +154,6 @@ static uint64_t now_ns(void)
 
 /* --- nftables ------------------------------------------------------------- */
 
-/* Starts nft -f - with stdin from fd: /usr/sbin/nft, else from PATH.
- * posix_spawn, not fork: ulvsd holds a large connection table whose page
- * tables fork would copy while the workers wait (see ev_spawn). */
-static int nft_spawn(pid_t *pid, int fd)
-{
-	char *argv[] = { "nft", "-f", "-", NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	int r;
-
-	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
-		return -r;
-	if ((r = posix_spawnattr_init(&at)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -r;
-	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	r = posix_spawn_file_actions_adddup2(&fa, fd, 0);
-	if (!r)
-		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	if (!r)
-		r = posix_spawnattr_setsigmask(&at, &none);
-	if (!r)
-		r = posix_spawnattr_setsigdefault(&at, &all);
-	if (!r) {
-		r = posix_spawn(pid, "/usr/sbin/nft", &fa, &at, argv, environ);
-		if (r == ENOENT)
-			r = posix_spawnp(pid, "nft", &fa, &at, argv, environ);
-	}
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
-}
-
 /* Runs `nft -f -` with text on its stdin; 0 or -errno, -ENOENT without
  * nft, -ECHILD when nft failed (its own diagnostics went to our stderr). */
 static int nft_apply(const char *text)
@@ -200,7 +163,12 @@ static int nft_apply(const char *text)
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
-	r = nft_spawn(&pid, pfd[0]);
+	/* ev_start_child: no fork of a process holding the connection
+	 * table; /usr/sbin/nft, else from PATH */
+	char *argv[] = { "nft", "-f", "-", NULL };
+	r = ev_start_child(&pid, "/usr/sbin/nft", argv, pfd[0], false);
+	if (r == -ENOENT)
+		r = ev_start_child(&pid, "nft", argv, pfd[0], false);
 	close(pfd[0]);
 	if (r < 0) {
 		close(pfd[1]);

@@ -176,6 +176,30 @@ static void test_unrunnable_path(void **state)
 	ev_free(l);
 }
 
+/* The bare start: PATH search without a '/', stdin from a given
+ * descriptor, the caller's process group unless asked otherwise. */
+static void test_start_child(void **state)
+{
+	char *argv[] = { "sh", "-c", "read x; [ \"$(ps -o pgid= $$)\" -eq \"$PG\" ] || exit 9; "
+			 "exit $x", NULL };
+	int pfd[2], st;
+	pid_t pid;
+	char pg[32];
+
+	snprintf(pg, sizeof(pg), "%d", (int)getpgrp());
+	setenv("PG", pg, 1);
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(ev_start_child(&pid, "sh", argv, pfd[0], false), 0);
+	close(pfd[0]);
+	assert_int_equal(write(pfd[1], "5\n", 2), 2);
+	close(pfd[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 5);
+	assert_int_equal(ev_start_child(&pid, "ulvs-no-such-program", argv, -1, false), -ENOENT);
+	unsetenv("PG");
+}
+
 /* A cancelled child is killed and reaped, and its callback never runs, so
  * its argument may be freed at once. */
 static void test_cancel(void **state)
@@ -301,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_child_environment),
 		cmocka_unit_test(test_timeout_kills_group),
 		cmocka_unit_test(test_unrunnable_path),
+		cmocka_unit_test(test_start_child),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_timer_order),
 		cmocka_unit_test(test_hooks_release),
