@@ -728,6 +728,23 @@ static void icmp_follows(unsigned n)
 	world_free(w);
 }
 
+/* An established connection through VIP_NAT:80 to 192.168.1.12:8080 from
+ * client:cport, as connection sync would import it. */
+static void synced_nat_conn(struct conn *in, const union ulvs_addr *client, uint16_t cport)
+{
+	memset(in, 0, sizeof(*in));
+	in->af = ULVS_AF_INET;
+	in->proto = IPPROTO_TCP_;
+	in->caddr = *client;
+	in->cport = be16(cport);
+	in->vaddr = taddr(VIP_NAT);
+	in->vport = be16(80);
+	in->daddr = taddr("192.168.1.12");
+	in->dport = be16(8080);
+	in->fwd = FWD_NAT;
+	in->state = CS_ESTABLISHED;
+}
+
 /* The group's steering is fixed when it forms: a persistent service that a
  * reload adds later, coarser than anything before, must not move clients
  * (their connections are in their worker's table); imports follow the
@@ -761,17 +778,7 @@ static void test_steering_fixed_at_start(void **state)
 	}
 	assert_true(i < 256);
 	unsigned own = steer_client(g, ULVS_AF_INET, &a);
-	memset(&in, 0, sizeof(in));
-	in.af = ULVS_AF_INET;
-	in.proto = IPPROTO_TCP_;
-	in.caddr = a;
-	in.cport = be16(rnd_port(&s));
-	in.vaddr = vip;
-	in.vport = be16(80);
-	in.daddr = taddr("192.168.1.12");
-	in.dport = be16(8080);
-	in.fwd = FWD_NAT;
-	in.state = CS_ESTABLISHED;
+	synced_nat_conn(&in, &a, rnd_port(&s));
 	assert_int_equal(engine_conn_import(w->e[0], &in, 0, 60000, w->now), 0);
 	assert_non_null(conn_lookup(engine_conns(w->e[own]), ULVS_AF_INET, IPPROTO_TCP_,
 				    &in.caddr, in.cport, &vip, in.vport, &dir));
@@ -1149,17 +1156,9 @@ static void test_group_threads(void **state)
 			enum conn_dir dir;
 			unsigned own;
 
-			memset(&in, 0, sizeof(in));
-			in.af = ULVS_AF_INET;
-			in.proto = IPPROTO_TCP_;
-			in.caddr = addr_v4(__builtin_bswap32(0xc6120000u | i << 8 | 7)); /* 198.18.i.7 */
-			in.cport = be16(rnd_port(&s));
-			in.vaddr = vip;
-			in.vport = be16(80);
-			in.daddr = taddr("192.168.1.12");
-			in.dport = be16(8080);
-			in.fwd = FWD_NAT;
-			in.state = CS_ESTABLISHED;
+			union ulvs_addr ca = addr_v4(__builtin_bswap32(0xc6120000u | i << 8 | 7));
+
+			synced_nat_conn(&in, &ca, rnd_port(&s));        /* 198.18.i.7 */
 			own = steer_conn(&w->cfg, &in);
 			assert_true(own < 2);
 			per[own]++;
