@@ -497,8 +497,9 @@ static int run_live(const struct opts *o)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	/* The workers run while the control thread sleeps in its loop and
-	 * are paused whenever it runs: control code never races a packet. */
+	/* The workers run while the control thread sleeps in its loop (or
+	 * has let go around slow work, ev_release) and are paused whenever
+	 * it runs: control code never races a packet. */
 	ev_set_wait_hooks(loop, workers_go, workers_hold, live);
 	lx = (struct live_ctx){ .log = lo.log, .dir = dir, .conf = director_conf(dir), .live = live };
 	if (director_on_change(dir, tables_changed_cb, &lx) < 0) {

@@ -116,8 +116,9 @@ struct live {
 	struct ev_timer *tick;
 	unsigned ticks;
 	/* Workers: threads that own the packet path; the control thread
-	 * stops them between rounds (pause) whenever it is not asleep in
-	 * its event loop, so everything it does to tables, fib and engines
+	 * stops them between rounds (pause) whenever it is awake in its
+	 * event loop, except around slow work that touches nothing they use
+	 * (ev_release), so everything it does to tables, fib and engines
 	 * happens with no packet in flight. */
 	struct worker *w;
 	unsigned n_workers;
@@ -595,8 +596,9 @@ static void log_stats(const struct live *l, const char *when)
  * round runs; the control thread raises `writer` (so no worker starts
  * another round) and takes every mutex (waiting at most for the rounds in
  * flight).  Workers never wait on each other, and one worker's round costs
- * one uncontended lock.  Held whenever the control thread is not asleep in
- * its event loop (live_pause/live_resume as the loop's wait hooks). */
+ * one uncontended lock.  Held whenever the control thread is awake in its
+ * event loop (live_pause/live_resume as the loop's wait hooks), but for
+ * what its callbacks do between ev_release and ev_reacquire. */
 void live_pause(struct live *l)
 {
 	if (!l || l->paused)
@@ -1166,8 +1168,8 @@ fail:
 /* Persistence granularity decided at start which part of a client's
  * address picks its worker (steer.h, engine_steer()).  It stays what it
  * was: coarsening it would move clients to other workers, whose tables do
- * not hold their connections.  A persistent service that is now coarser than the prefix
- * gets a template per worker for its client networks (a network's clients
+ * not hold their connections.  A persistent service now coarser than the
+ * prefix gets a template per worker for each client network (its clients
  * may reach different real servers through different workers) until a
  * restart; say so once per change. */
 static void steer_check(struct live *l)

@@ -42,8 +42,9 @@ void live_stop(struct live *l);
  * receive queue, core/steer.h decides which owns a frame and frames are
  * handed over between them).  The control thread stops them between rounds
  * with live_pause() and lets them go with live_resume(): the daemon pauses
- * whenever its event loop is not asleep (ev_set_wait_hooks), so control
- * code never races a worker.  live_start() returns paused.  Pausing also
+ * whenever its event loop is awake (ev_set_wait_hooks) but for the slow
+ * work its callbacks bracket with ev_release/ev_reacquire, so control code
+ * never races a worker.  live_start() returns paused.  Pausing also
  * folds the workers' traffic counters into the service table. */
 void live_pause(struct live *l);
 void live_resume(struct live *l);
