@@ -121,6 +121,10 @@ static void workers_cb(void *arg, struct ctl_status *st)
 		const struct engine_stats *es = engine_stats(m);
 		ctl_status_record(st);
 		ctl_status_u64(st, "worker", i);
+		if (ws->cpu >= 0)
+			ctl_status_str(st, "cpu", "%d", ws->cpu);
+		else
+			ctl_status_str(st, "cpu", "any");
 		ctl_status_u64(st, "rx", ws->rx);
 		ctl_status_u64(st, "handed_out", ws->handed_out);
 		ctl_status_u64(st, "handed_in", ws->handed_in);

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,6 +53,8 @@ struct opts {
 	const char *backend;
 	const char *config_id;
 	unsigned workers;
+	uint16_t cpus[ULVS_MAX_WORKERS];  /* --cpus: worker i on cpus[i % n_cpus] */
+	unsigned n_cpus;
 	bool config_test, dump, log_console, log_detail;
 };
 
@@ -62,12 +65,14 @@ enum {
 	OPT_WRITE_PASSED,
 	OPT_BACKEND,
 	OPT_WORKERS,
+	OPT_CPUS,
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ulvsd [-f FILE] [-i ID] [-t] [--dump] [-l] [-D] [-n]\n"
+		"             [--backend NAME] [--workers N] [--cpus LIST]\n"
 		"       ulvsd [-f FILE] --replay IN --write OUT [--write-passed FILE]\n"
 		"       ulvsd -h | --help | -v | --version\n"
 		"\n"
@@ -83,8 +88,11 @@ static void usage(FILE *out)
 		"                          one interface per ulvs_defs interface)\n"
 		"      --write-passed FILE write frames passed to the kernel to FILE\n"
 		"      --backend NAME      live packet I/O: auto, afxdp, afpacket\n"
-		"      --workers N         data-plane threads (default: one per CPU, at\n"
-		"                          most one per receive queue; AF_PACKET: 1)\n"
+		"      --workers N         data-plane threads (default: one per CPU, or\n"
+		"                          per --cpus entry; at most one per receive\n"
+		"                          queue; AF_PACKET: 1)\n"
+		"      --cpus LIST         pin worker i to the i-th CPU of LIST (e.g.\n"
+		"                          2,3 or 0-3); default: not pinned\n"
 		"  -l, --log-console       log to the console as well as syslog\n"
 		"  -D, --log-detail        detailed logging\n"
 		"  -n, --dont-fork         accepted for keepalived compatibility; ulvsd\n"
@@ -99,6 +107,64 @@ static void usage(FILE *out)
 		"Exit status: 0 ok, 1 configuration invalid, 2 usage error, 3 runtime error.\n");
 }
 
+/* --cpus: a list of CPU numbers and ranges ("2,3", "0-3,6"), in order,
+ * each at most once, each one this process may run on.  0 or -EINVAL
+ * after saying why. */
+static int parse_cpus(const char *arg, struct opts *o)
+{
+	cpu_set_t allowed, seen;
+	const char *p = arg;
+
+	CPU_ZERO(&seen);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		CPU_ZERO(&allowed);
+	o->n_cpus = 0;
+	for (;;) {
+		char *end;
+		unsigned long lo, hi;
+
+		errno = 0;
+		lo = strtoul(p, &end, 10);
+		if (errno || end == p || *p == '-' || *p == '+' || lo >= CPU_SETSIZE)
+			goto syntax;
+		hi = lo;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtoul(p, &end, 10);
+			if (errno || end == p || *p == '-' || *p == '+' || hi >= CPU_SETSIZE ||
+			    hi < lo)
+				goto syntax;
+		}
+		for (unsigned long c = lo; c <= hi; c++) {
+			if (!CPU_ISSET(c, &allowed)) {
+				fprintf(stderr, "ulvsd: --cpus: CPU %lu is not one this process may "
+					"run on (sched_getaffinity)\n", c);
+				return -EINVAL;
+			}
+			if (CPU_ISSET(c, &seen)) {
+				fprintf(stderr, "ulvsd: --cpus: CPU %lu is listed twice\n", c);
+				return -EINVAL;
+			}
+			if (o->n_cpus == ULVS_MAX_WORKERS) {
+				fprintf(stderr, "ulvsd: --cpus: more than %u CPUs\n",
+					ULVS_MAX_WORKERS);
+				return -EINVAL;
+			}
+			CPU_SET(c, &seen);
+			o->cpus[o->n_cpus++] = (uint16_t)c;
+		}
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			goto syntax;
+		p = end + 1;
+	}
+syntax:
+	fprintf(stderr, "ulvsd: --cpus takes a list of CPU numbers and ranges such as "
+		"2,3 or 0-3, not '%s'\n", arg);
+	return -EINVAL;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -110,6 +176,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "write-passed", required_argument, NULL, OPT_WRITE_PASSED },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "log-console", no_argument, NULL, 'l' },
 		{ "log-detail", no_argument, NULL, 'D' },
 		{ "dont-fork", no_argument, NULL, 'n' },
@@ -145,6 +212,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->workers = (unsigned)n;
 			break;
 		}
+		case OPT_CPUS:
+			if (parse_cpus(optarg, o) < 0)
+				goto bad;
+			break;
 		case 'l': o->log_console = true; break;
 		case 'D': o->log_detail = true; break;
 		case 'n': break;
@@ -447,6 +518,7 @@ static int run_live(const struct opts *o)
 {
 	struct log_sink sink;
 	struct live_opts lo = { .backend = o->backend, .workers = o->workers,
+				.cpus = o->cpus, .n_cpus = o->n_cpus,
 				.verbose = o->log_detail };
 	struct dataplane d;
 	struct evloop *loop = NULL;

@@ -900,7 +900,21 @@ static int workers_start(struct live *l, unsigned n)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = 0;
 	for (unsigned i = 0; i < n && r == 0; i++) {
-		r = -pthread_create(&l->w[i].th, NULL, worker_main, &l->w[i]);
+		/* --cpus: the thread starts on its CPU (pthread_attr), never
+		 * elsewhere first. */
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		l->w[i].st.cpu = -1;
+		if (l->o->n_cpus) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(l->o->cpus[i % l->o->n_cpus], &set);
+			r = -pthread_attr_setaffinity_np(&at, sizeof(set), &set);
+			l->w[i].st.cpu = l->o->cpus[i % l->o->n_cpus];
+		}
+		if (r == 0)
+			r = -pthread_create(&l->w[i].th, &at, worker_main, &l->w[i]);
+		pthread_attr_destroy(&at);
 		if (r == 0) {
 			l->w[i].started = true;
 			char name[16];
@@ -1026,7 +1040,7 @@ static int start_afxdp(struct live *l, unsigned *n_workers, char *names, size_t 
 		/* One worker per receive queue at most: a worker owns whole
 		 * queues and needs a queue of its own on every interface. */
 		unsigned q = afxdp_max_workers(l->axp);
-		if (*n_workers > q && l->o->workers) {
+		if (*n_workers > q && (l->o->workers || l->o->n_cpus)) {
 			lg(l, "data plane: %u workers asked, the interfaces have %u queue%s: "
 			      "%u worker%s", *n_workers, q, q == 1 ? "" : "s", q, q == 1 ? "" : "s");
 		}
@@ -1085,7 +1099,7 @@ struct live *live_start(struct evloop *loop, struct engine *e, struct svc_table 
 	 * the fib through its pointer, so tell it the fib changed. */
 	engine_set_fib(e, f);
 
-	unsigned n_workers = o->workers;
+	unsigned n_workers = o->workers ? o->workers : o->n_cpus;
 	if (!n_workers) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 		n_workers = c > 0 ? (unsigned)c : 1;
@@ -1145,10 +1159,16 @@ registered:;
 		lg(l, "data plane: starting %u workers: %s", n_workers, strerror(-r));
 		goto fail;
 	}
-	lg(l, "data plane: %u worker%s (%s)", n_workers, n_workers == 1 ? "" : "s",
+	char pins[256] = "not pinned";
+	for (unsigned i = 0; o->n_cpus && i < n_workers; i++) {
+		size_t at = i ? strlen(pins) : 0;
+		snprintf(pins + at, sizeof(pins) - at, "%s%u", i ? "," : "on CPUs ",
+			 o->cpus[i % o->n_cpus]);
+	}
+	lg(l, "data plane: %u worker%s (%s; %s)", n_workers, n_workers == 1 ? "" : "s",
 	   n_workers == 1 ? "one thread owns every queue"
-			  : "receive queue q is worker q % workers'; a frame another worker "
-			    "owns is handed to it");
+			  : "receive queue q is served by worker q mod workers; a frame another "
+			    "worker owns is handed to it", pins);
 	r = ev_fd_add(loop, nl_event_fd(l->nl), EV_READ, nl_cb, l);
 	if (r < 0) {
 		lg(l, "data plane: event loop: %s", strerror(-r));

@@ -17,8 +17,12 @@ struct live;
 
 struct live_opts {
 	const char *backend;     /* "auto", "afxdp", "afpacket" */
-	unsigned workers;        /* data-plane threads; 0: one per CPU (capped by
-				  * the interfaces' receive queues; AF_PACKET: 1) */
+	unsigned workers;        /* data-plane threads; 0: one per CPU or per
+				  * cpus entry (capped by the interfaces' receive
+				  * queues; AF_PACKET: 1) */
+	const uint16_t *cpus;    /* worker i pinned to cpus[i % n_cpus]; n_cpus 0:
+				  * not pinned */
+	unsigned n_cpus;
 	FILE *log;
 	int verbose;
 };
@@ -54,6 +58,7 @@ struct live_worker_stats {
 	uint64_t handed_out;     /* of them, given to the worker that owns them */
 	uint64_t handed_in;      /* frames other workers gave this one */
 	uint64_t hand_drops;     /* the owner's ring was full */
+	int cpu;                 /* pinned to, or -1 */
 	uint64_t rounds;         /* polls of its queues and hand-off ring */
 	uint64_t sleeps;         /* of them, followed by a wait for work */
 	uint64_t wake_errors;

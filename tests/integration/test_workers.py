@@ -139,20 +139,36 @@ def two_queues():
     t = build(f"ulvswk{os.getpid() % 100000}", queues=2)
     try:
         web_servers(t, RS)
-        t.ulvsd, t.log = start(t, "--workers", "2")
+        t.ulvsd, t.log = start(t, "--workers", "2", "--cpus", "1,0")
         yield t
     finally:
         t.close()
+
+
+def thread_cpus(pid, name):
+    """Cpus_allowed_list of the thread of pid called name."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        if (task / "comm").read_text().strip() == name:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("Cpus_allowed_list:"):
+                    return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no thread {name} in {pid}")
 
 
 def test_two_workers_started(two_queues):
     t = two_queues
     text = t.log.read_text()
     assert "data plane: 2 workers" in text, text
+    assert "on CPUs 1,0)" in text, text
     assert re.search(r"d0 \(XDP \w+, 2 queues", text), text
     st = status(t)
     assert st["dataplane"][0]["workers"] == 2
     assert [w["worker"] for w in st["workers"]] == [0, 1]
+    # --cpus 1,0: worker 0 on CPU 1, worker 1 on CPU 0
+    assert [w["cpu"] for w in st["workers"]] == ["1", "0"]
+    # ip netns exec execs ulvsd: the Popen's pid is ulvsd's
+    assert thread_cpus(t.ulvsd.pid, "ulvs-dp0") == "1"
+    assert thread_cpus(t.ulvsd.pid, "ulvs-dp1") == "0"
 
 
 def test_nat_and_fullnat_across_workers(two_queues):
@@ -273,6 +289,19 @@ def test_one_queue_means_one_worker():
         assert stop_ulvsd(p) == 0
     finally:
         t.close()
+
+
+@pytest.mark.parametrize("bad, why", [
+    ("x", "--cpus takes a list of CPU numbers and ranges such as 2,3 or 0-3, not 'x'"),
+    ("3-1", "not '3-1'"),
+    ("0,", "not '0,'"),
+    ("0,0", "CPU 0 is listed twice"),
+    (str(os.cpu_count() + 7), "is not one this process may run on"),
+])
+def test_bad_cpus_option(bad, why):
+    r = sh(ULVSD, "-t", "--cpus", bad, check=False)
+    assert r.returncode == 2
+    assert why in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "two", "65"])
