@@ -58,6 +58,7 @@ uint32_t conn_prefetch_bucket(const struct conn_table *ct, uint8_t af, uint8_t p
 			      const union ulvs_addr *saddr, uint16_t sport,
 			      const union ulvs_addr *daddr, uint16_t dport);
 void conn_prefetch_entry(const struct conn_table *ct, uint32_t bucket);
+void conn_prefetch_next(const struct conn_table *ct, uint32_t bucket);
 
 /* Insert a new connection filled from tmpl (tuple, dest, svc, fwd, state,
  * flags).  Both keys are hashed and the timer armed at now + the state's

@@ -996,9 +996,10 @@ unsigned engine_process(struct engine *e, struct pkt *pkts, struct verdict *v, u
 		}
 		return tx;
 	}
-	/* Three passes over the batch so the connection lookups' cache misses
+	/* Passes over the batch so the connection lookups' cache misses
 	 * overlap instead of queueing one after another (at 1M connections
-	 * nearly every lookup misses twice: bucket, then entry). */
+	 * nearly every lookup misses on the bucket, on the entry's two or
+	 * three cache lines, and often on a second node of the chain). */
 	for (unsigned i = 0; i < n; i++) {
 		const struct pkt_tuple *t = &pi[i].t;
 		pr[i] = pkt_parse(&pkts[i], &pi[i]);
@@ -1009,9 +1010,17 @@ unsigned engine_process(struct engine *e, struct pkt *pkts, struct verdict *v, u
 			bucket[i] = conn_prefetch_bucket(e->ct, t->af, t->proto, &t->saddr,
 							 t->sport, &t->daddr, t->dport);
 	}
-	for (unsigned i = 0; i < n; i++)
-		if (lookup[i])
-			conn_prefetch_entry(e->ct, bucket[i]);
+	if (conn_count(e->ct) >= ULVS_PREFETCH_MIN_CONNS) {
+		for (unsigned i = 0; i < n; i++)
+			if (lookup[i])
+				conn_prefetch_entry(e->ct, bucket[i]);
+		/* By now the heads have arrived: their chain links name
+		 * the second nodes, which a lookup needs whenever the head
+		 * is another connection or the other direction's node. */
+		for (unsigned i = 0; i < n; i++)
+			if (lookup[i])
+				conn_prefetch_next(e->ct, bucket[i]);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		engine_one(e, &pkts[i], &v[i], pr[i], &pi[i], now_ns);
 		tx += v[i].kind == VERDICT_TX;

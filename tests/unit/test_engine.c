@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "core/conn.h"
+#include "core/constants.h"
 #include "core/engine.h"
 #include "core/fib.h"
 #include "core/packet.h"
@@ -990,6 +991,73 @@ static void test_table_full(void **state)
 	world_free(w);
 }
 
+/* A table big enough for the batch prefetch passes (engine_process
+ * prefetches entries and second chain nodes from ULVS_PREFETCH_MIN_CONNS
+ * connections on): every connection opened in batches of 64 is found again
+ * by its client's ACK and its real server's reply, in batches too.  Under
+ * ASan this is what runs those passes over long chains. */
+#define BIG_BATCH 64
+static void send_batch(struct world *w, struct pkt *p, struct verdict *v, unsigned n)
+{
+	assert_int_equal(engine_process(w->e, p, v, n, w->now), n);
+	for (unsigned k = 0; k < n; k++)
+		if (v[k].kind != VERDICT_TX)
+			fail_msg("frame %u of a batch: verdict %u reason %s", k, v[k].kind,
+				 drop_reason_name((enum drop_reason)v[k].reason));
+}
+
+static void test_big_table_batches(void **state)
+{
+	(void)state;
+	const unsigned N = ULVS_PREFETCH_MIN_CONNS + 1000;
+	struct engine_params ep;
+	memset(&ep, 0, sizeof(ep));
+	ep.conn_capacity = N + 64;
+	struct world *w = world_new(&ep);
+	static uint8_t bufs[BIG_BATCH][512];
+	struct pkt p[BIG_BATCH];
+	struct verdict v[BIG_BATCH];
+	uint8_t *rs = calloc(N, 1);     /* last octet of conn i's real server */
+
+	assert_non_null(rs);
+	for (int pass = 0; pass < 3; pass++) {
+		for (unsigned base = 0; base < N; base += BIG_BATCH) {
+			unsigned n = N - base < BIG_BATCH ? N - base : BIG_BATCH;
+			for (unsigned k = 0; k < n; k++) {
+				uint16_t port = (uint16_t)(10000 + base + k);
+				char rsa[16];
+				struct tpkt t;
+				snprintf(rsa, sizeof(rsa), "192.168.1.%u", rs[base + k]);
+				if (pass < 2)
+					t = from_client(CLI, port, "10.0.0.100", 80, 6,
+							pass == 0 ? SYN : ACK);
+				else
+					t = from_rs(rsa, rs[base + k] == 11 ? RS11_MAC : RS12_MAC,
+						    8080, CLI, port, 6, ACK);
+				tpkt_build(&p[k], bufs[k], sizeof(bufs[k]), &t);
+				p[k].ifindex = pass < 2 ? 0 : 1;
+			}
+			send_batch(w, p, v, n);
+			for (unsigned k = 0; k < n; k++) {
+				const uint8_t *ip = p[k].data + 14;
+				if (pass == 0) {
+					rs[base + k] = ip[19];   /* where it was scheduled */
+					assert_true(ip[19] == 11 || ip[19] == 12);
+				} else if (pass == 1) {
+					assert_int_equal(ip[19], rs[base + k]);
+				} else {
+					assert_int_equal(v[k].iface, 0);
+					static const uint8_t vip[4] = { 10, 0, 0, 100 };
+					assert_memory_equal(ip + 12, vip, 4);
+				}
+			}
+		}
+		assert_int_equal(conn_count(engine_conns(w->e)), N);
+	}
+	free(rs);
+	world_free(w);
+}
+
 static void test_sorry_local_flow(void **state)
 {
 	(void)state;
@@ -1426,6 +1494,7 @@ int main(void)
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_nodest),
 		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_big_table_batches),
 		cmocka_unit_test(test_sorry_local_flow),
 		cmocka_unit_test(test_conn_reuse),
 		cmocka_unit_test(test_too_big),
