@@ -385,19 +385,23 @@ uint32_t conn_prefetch_bucket(const struct conn_table *ct, uint8_t af, uint8_t p
 	return b;
 }
 
+/* Every cache line of chain node e's entry: it spans two or three (sizeof
+ * is not a multiple of 64) and a lookup reads both ends of it, the
+ * addresses at the start, ports, flags and chain links further on. */
+static inline void prefetch_node(const struct conn_table *ct, uint32_t e)
+{
+	const char *c = (const char *)&ct->pool[e >> 1];
+
+	__builtin_prefetch(c);
+	__builtin_prefetch(c + 64);
+	__builtin_prefetch(c + sizeof(struct conn) - 1);
+}
+
 void conn_prefetch_entry(const struct conn_table *ct, uint32_t bucket)
 {
 	uint32_t e = ct->bucket[bucket & ct->bucket_mask];
-	if (e != CONN_NONE) {
-		/* An entry spans two or three cache lines (sizeof is not a
-		 * multiple of 64) and a lookup reads both ends of it: the
-		 * addresses at the start, ports, flags and chain links
-		 * further on. */
-		const char *c = (const char *)&ct->pool[e >> 1];
-		__builtin_prefetch(c);
-		__builtin_prefetch(c + 64);
-		__builtin_prefetch(c + sizeof(struct conn) - 1);
-	}
+	if (e != CONN_NONE)
+		prefetch_node(ct, e);
 }
 
 void conn_prefetch_next(const struct conn_table *ct, uint32_t bucket)
@@ -406,12 +410,8 @@ void conn_prefetch_next(const struct conn_table *ct, uint32_t bucket)
 	if (e == CONN_NONE)
 		return;
 	e = ct->pool[e >> 1].hnext[e & 1];
-	if (e != CONN_NONE) {
-		const char *c = (const char *)&ct->pool[e >> 1];
-		__builtin_prefetch(c);
-		__builtin_prefetch(c + 64);
-		__builtin_prefetch(c + sizeof(struct conn) - 1);
-	}
+	if (e != CONN_NONE)
+		prefetch_node(ct, e);
 }
 
 struct conn *conn_lookup(struct conn_table *ct, uint8_t af, uint8_t proto,

@@ -142,7 +142,8 @@ const struct engine_stats *engine_stats(const struct engine *e);
  * engine_group_join() makes the leader (worker 0) the handle the control
  * plane uses; when the leader joins itself (first) the group's steering
  * (engine_steer()) is fixed from the table's persistence granularity as it
- * is then and the leader's worker count, and stays so for the group's life: engine_set_services/_fib/_timeouts/_conn_cb on the leader
+ * is then and the leader's worker count, and stays so for the group's
+ * life.  engine_set_services/_fib/_timeouts/_conn_cb on the leader
  * reach every member, engine_conn_import() files a connection with its
  * owner, engine_stats_total()/engine_conn_count() sum the members, and
  * engine_fold_stats() moves the members' traffic counters into the

@@ -512,8 +512,9 @@ static void vrrp_state_cb(void *arg, const struct conf_vrrp *inst, enum vrrp_sta
 	sync_set_role(x->sync, to == VRRP_ST_MASTER ? SYNC_ROLE_MASTER : SYNC_ROLE_BACKUP);
 }
 
-/* Live mode: data-plane workers (io/live.c) and one event loop carrying every control-plane
- * subsystem; each is started here in order and stopped in reverse. */
+/* Live mode: data-plane workers (io/live.c) and one event loop carrying
+ * every control-plane subsystem; each is started here in order and stopped
+ * in reverse. */
 static int run_live(const struct opts *o)
 {
 	struct log_sink sink;
